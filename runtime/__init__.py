@@ -1,0 +1,4 @@
+"""Shared runtime plumbing for the services: settings base, Kafka, ops endpoints, metrics, logs, traces.
+
+Services import this and `contracts`; never each other.
+"""

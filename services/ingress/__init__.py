@@ -1,0 +1,1 @@
+"""ingress: Twilio's WhatsApp webhook → `message.received`; delivery callbacks → `reply.status`."""

@@ -1,0 +1,247 @@
+"""Event models: one envelope, one typed payload per event type.
+
+Every model is frozen and ignores unknown fields, so a consumer tolerates additive changes made
+by a newer producer. A breaking change is a new `schema_version`: `Topic.decode` refuses a
+version it does not know instead of misreading it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal, Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, field_validator
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Event(_Frozen):
+    """The envelope every event shares. Subclasses fix `type` and the payload model."""
+
+    TYPE: ClassVar[str]
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    event_id: str
+    type: str
+    schema_version: int = 1
+    occurred_at: AwareDatetime
+    conversation_id: Annotated[str, Field(min_length=1, description="The customer's WhatsApp address")]
+    correlation_id: Annotated[str, Field(description="Id of the inbound message.received that started the chain")]
+    causation_id: Annotated[str | None, Field(description="Id of the event that caused this one")] = None
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _to_utc(cls, value: datetime) -> datetime:
+        return value.astimezone(UTC)
+
+    @classmethod
+    def caused_by(cls, cause: Event, *, stage: str, payload: Any, occurred_at: datetime | None = None) -> Self:
+        """Build the event that `stage` produces in response to `cause`, with a derived id."""
+        from contracts.ids import derive_event_id
+
+        return cls(
+            event_id=derive_event_id(cause.event_id, stage),
+            type=cls.TYPE,
+            schema_version=cls.SCHEMA_VERSION,
+            occurred_at=occurred_at or utc_now(),
+            conversation_id=cause.conversation_id,
+            correlation_id=cause.correlation_id,
+            causation_id=cause.event_id,
+            payload=payload,
+        )
+
+
+# --- message.received ------------------------------------------------------------------------
+
+
+class Media(_Frozen):
+    url: str
+    content_type: str
+
+
+class Location(_Frozen):
+    latitude: float
+    longitude: float
+    label: str | None = None
+    address: str | None = None
+
+
+class MessageReceivedPayload(_Frozen):
+    message_sid: str
+    account_sid: str
+    customer: Annotated[str, Field(description="Twilio `From`: whatsapp:+E164 of the customer")]
+    business: Annotated[str, Field(description="Twilio `To`: whatsapp:+E164 of the business")]
+    body: str = ""
+    num_media: int = 0
+    media: tuple[Media, ...] = ()
+    profile_name: str | None = None
+    wa_id: str | None = None
+    button_text: str | None = None
+    button_payload: str | None = None
+    location: Location | None = None
+    throttled: bool = False
+    received_at: AwareDatetime
+
+
+class MessageReceived(Event):
+    TYPE: ClassVar[str] = "message.received"
+    type: Literal["message.received"] = "message.received"
+    payload: MessageReceivedPayload
+
+
+# --- intent.detected -------------------------------------------------------------------------
+
+
+class IntentScore(_Frozen):
+    name: str
+    confidence: float
+
+
+class Entity(_Frozen):
+    entity: str
+    value: JsonValue
+    start: int | None = None
+    end: int | None = None
+    extractor: str | None = None
+
+
+class NluOutcome(StrEnum):
+    CLASSIFIED = "classified"
+    EMPTY = "empty"
+    MEDIA_ONLY = "media_only"
+    LOCATION = "location"
+
+
+class IntentDetectedPayload(_Frozen):
+    message_sid: str
+    customer: str
+    business: str
+    text: str
+    outcome: NluOutcome = NluOutcome.CLASSIFIED
+    intent: str | None
+    confidence: float = 0.0
+    ranking: tuple[IntentScore, ...] = ()
+    entities: tuple[Entity, ...] = ()
+    model_version: str
+    source: Annotated[str, Field(description="builtin, rasa, or builtin-fallback when Rasa failed")] = "builtin"
+    latency_ms: float = 0.0
+    media: tuple[Media, ...] = ()
+    location: Location | None = None
+    profile_name: str | None = None
+    received_at: AwareDatetime
+
+
+class IntentDetected(Event):
+    TYPE: ClassVar[str] = "intent.detected"
+    type: Literal["intent.detected"] = "intent.detected"
+    payload: IntentDetectedPayload
+
+
+# --- action.completed ------------------------------------------------------------------------
+
+
+class ActionOutcome(StrEnum):
+    """What the action stage concluded; responder turns it into words."""
+
+    ANSWERED = "answered"
+    NEEDS_INPUT = "needs_input"
+    NEEDS_CONFIRMATION = "needs_confirmation"
+    SUCCEEDED = "succeeded"
+    CANCELLED = "cancelled"
+    CLARIFICATION = "clarification"
+    FAILED = "failed"
+
+
+class ApiError(_Frozen):
+    kind: Literal["validation", "not_found", "conflict", "unauthorized", "unavailable"]
+    message: str
+    status: int | None = None
+
+
+class ActionCompletedPayload(_Frozen):
+    customer: str
+    business: str
+    intent: str | None
+    action: Annotated[str, Field(description="The decision taken, e.g. list_packages or clarify")]
+    outcome: ActionOutcome
+    reply_template: Annotated[str, Field(description="Key of the Spanish reply template")]
+    reply_data: dict[str, JsonValue] = Field(default_factory=dict)
+    user_text: str = ""
+    error: ApiError | None = None
+
+
+class ActionCompleted(Event):
+    TYPE: ClassVar[str] = "action.completed"
+    type: Literal["action.completed"] = "action.completed"
+    payload: ActionCompletedPayload
+
+
+# --- reply.sent / reply.failed / reply.status ------------------------------------------------
+
+
+class ReplySentPayload(_Frozen):
+    to: str
+    from_: Annotated[str, Field(alias="from")]
+    body: str
+    message_sid: str
+    template: str
+    generator: Literal["template", "llm"] = "template"
+    attempts: int = 1
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True, serialize_by_alias=True)
+
+
+class ReplySent(Event):
+    TYPE: ClassVar[str] = "reply.sent"
+    type: Literal["reply.sent"] = "reply.sent"
+    payload: ReplySentPayload
+
+
+class ReplyFailedPayload(_Frozen):
+    to: str
+    body: str
+    template: str
+    error_code: int | None = None
+    error_message: str
+    attempts: int
+
+
+class ReplyFailed(Event):
+    TYPE: ClassVar[str] = "reply.failed"
+    type: Literal["reply.failed"] = "reply.failed"
+    payload: ReplyFailedPayload
+
+
+class ReplyStatusPayload(_Frozen):
+    message_sid: str
+    status: str
+    account_sid: str
+    to: str | None = None
+    from_: Annotated[str | None, Field(alias="from")] = None
+    error_code: int | None = None
+    error_message: str | None = None
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True, serialize_by_alias=True)
+
+
+class ReplyStatus(Event):
+    TYPE: ClassVar[str] = "reply.status"
+    type: Literal["reply.status"] = "reply.status"
+    payload: ReplyStatusPayload
+
+
+EVENT_TYPES: tuple[type[Event], ...] = (
+    MessageReceived,
+    IntentDetected,
+    ActionCompleted,
+    ReplySent,
+    ReplyFailed,
+    ReplyStatus,
+)

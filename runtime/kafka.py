@@ -1,0 +1,135 @@
+"""Kafka clients configured once, for the development broker (Tansu) or Apache Kafka.
+
+DESIGN.md section 9: on Tansu every producer sends one record per batch (otherwise its end
+offsets are wrong) and never uses the idempotent producer (it is rejected). On Kafka we batch
+and turn idempotence on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from contracts import ALL_TOPICS, Topic, dead_letter_topic
+from contracts.events import Event
+from contracts.topics import STAGES
+from runtime.errors import DependencyUnreachable
+from runtime.metrics import EVENTS_PRODUCED
+from runtime.settings import ServiceSettings
+from runtime.tracing import KafkaHeaders, inject_headers
+
+log = logging.getLogger(__name__)
+
+TANSU_MAX_BATCH_BYTES = 16  # smaller than any record: one record per batch on the dev broker
+KAFKA_MAX_BATCH_BYTES = 512 * 1024  # large batches keep tail latency low when many senders await
+
+
+def producer_config(settings: ServiceSettings) -> dict[str, Any]:
+    on_tansu = settings.kafka_profile == "tansu"
+    return {
+        "bootstrap_servers": settings.kafka_bootstrap_servers,
+        "acks": "all",
+        "enable_idempotence": not on_tansu,
+        "max_batch_size": TANSU_MAX_BATCH_BYTES if on_tansu else KAFKA_MAX_BATCH_BYTES,
+        "linger_ms": 0 if on_tansu else 2,
+        "request_timeout_ms": 10_000,
+    }
+
+
+def consumer_config(settings: ServiceSettings, group_id: str) -> dict[str, Any]:
+    return {
+        "bootstrap_servers": settings.kafka_bootstrap_servers,
+        "group_id": group_id,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "session_timeout_ms": settings.kafka_session_timeout_ms,
+        "rebalance_timeout_ms": settings.kafka_rebalance_timeout_ms,
+        "heartbeat_interval_ms": max(1000, settings.kafka_session_timeout_ms // 5),
+        "max_poll_interval_ms": 300_000,
+    }
+
+
+async def _start_with_retry(client: AIOKafkaProducer | AIOKafkaConsumer | AIOKafkaAdminClient, *,
+                            service: str, address: str, attempts: int = 5) -> None:
+    delay = 0.5
+    for attempt in range(1, attempts + 1):
+        try:
+            await client.start()
+            return
+        except (KafkaError, OSError) as exc:
+            if attempt == attempts:
+                raise DependencyUnreachable(service, "the Kafka broker", address, str(exc) or type(exc).__name__) from exc
+            log.warning("broker not reachable yet (%s), retrying in %.1f s", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+class Publisher:
+    """Publishes typed events and waits for the broker's acknowledgement (acks=all)."""
+
+    def __init__(self, producer: AIOKafkaProducer, *, stage: str) -> None:
+        self._producer = producer
+        self._stage = stage
+
+    @classmethod
+    async def connect(cls, settings: ServiceSettings, *, stage: str) -> Publisher:
+        producer = AIOKafkaProducer(**producer_config(settings))
+        await _start_with_retry(producer, service=stage, address=settings.kafka_bootstrap_servers)
+        return cls(producer, stage=stage)
+
+    async def publish(self, topic: Topic[Any], event: Event, *, headers: KafkaHeaders | None = None) -> None:
+        await self._producer.send_and_wait(
+            topic.name, topic.encode(event), key=topic.key(event), headers=inject_headers(headers)
+        )
+        EVENTS_PRODUCED.labels(self._stage, topic.name).inc()
+
+    async def publish_raw(self, topic: str, value: bytes | None, *, key: bytes | None,
+                          headers: KafkaHeaders) -> None:
+        await self._producer.send_and_wait(topic, value, key=key, headers=headers)
+        EVENTS_PRODUCED.labels(self._stage, topic).inc()
+
+    async def ready(self) -> bool:
+        try:
+            await asyncio.wait_for(self._producer.client.fetch_all_metadata(), timeout=2.0)
+        except (KafkaError, OSError, TimeoutError):
+            return False
+        return True
+
+    async def close(self) -> None:
+        await self._producer.stop()
+
+
+async def connect_consumer(settings: ServiceSettings, *, stage: str, group_id: str,
+                           topics: Iterable[str]) -> AIOKafkaConsumer:
+    consumer = AIOKafkaConsumer(*topics, **consumer_config(settings, group_id))
+    await _start_with_retry(consumer, service=stage, address=settings.kafka_bootstrap_servers)
+    return consumer
+
+
+def all_topic_specs(partitions: int | None = None) -> list[tuple[str, int]]:
+    """Every topic of the system with its partition count, dead-letter topics included."""
+    specs = [(topic.name, partitions or topic.partitions) for topic in ALL_TOPICS]
+    specs += [(dead_letter_topic(stage), partitions or 1) for stage in STAGES]
+    return specs
+
+
+async def ensure_topics(bootstrap_servers: str, specs: Iterable[tuple[str, int]], *, service: str = "devstack") -> None:
+    """Create the topics that do not exist yet (Tansu auto-creates with 4 partitions otherwise)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000)
+    await _start_with_retry(admin, service=service, address=bootstrap_servers)
+    try:
+        existing = set(await admin.list_topics())
+        missing = [NewTopic(name, num_partitions=n, replication_factor=1) for name, n in specs if name not in existing]
+        if missing:
+            try:
+                await admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        await admin.close()

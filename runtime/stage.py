@@ -1,0 +1,167 @@
+"""The thin consumer loop every consuming stage runs: decode, handle, publish, commit.
+
+All decisions live in the stage's `handle(event) -> outputs` function, which tests call without
+Kafka. The loop adds what every stage needs: retries with backoff for failures, the dead-letter
+topic for poison records (with error, topic, partition and offset in headers), offsets committed
+only after the outputs are acknowledged, trace context and correlation id, metrics, and a
+heartbeat that liveness checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from opentelemetry import trace
+
+from contracts import Topic, dead_letter_topic
+from contracts.events import Event
+from runtime.errors import PoisonEvent
+from runtime.kafka import Publisher
+from runtime.logs import correlation_id
+from runtime.metrics import (
+    CONSUMER_LAG,
+    DEAD_LETTERED,
+    END_TO_END_SECONDS,
+    EVENTS_CONSUMED,
+    STAGE_RETRIES,
+    STAGE_SECONDS,
+)
+from runtime.tracing import extract_context
+
+log = logging.getLogger(__name__)
+
+E = TypeVar("E", bound=Event)
+
+
+@dataclass(frozen=True)
+class Output:
+    """One event a handler asks the loop to publish."""
+
+    topic: Topic[Any]
+    event: Event
+
+
+Handler = Callable[[E], Awaitable[Sequence[Output]]]
+
+
+class Stage(Generic[E]):
+    def __init__(
+        self,
+        *,
+        name: str,
+        sources: Sequence[Topic[E]],
+        handler: Handler[E],
+        consumer: AIOKafkaConsumer,
+        publisher: Publisher,
+        max_attempts: int = 5,
+        backoff_base_s: float = 0.2,
+        backoff_max_s: float = 5.0,
+    ) -> None:
+        self.name = name
+        self.sources = {topic.name: topic for topic in sources}
+        self.handler = handler
+        self.consumer = consumer
+        self.publisher = publisher
+        self.max_attempts = max_attempts
+        self.backoff_base_s = backoff_base_s
+        self.backoff_max_s = backoff_max_s
+        self.last_poll = time.monotonic()
+        self._stopping = asyncio.Event()
+        self._tracer = trace.get_tracer(f"orchestrator.{name}")
+
+    def alive(self, *, stall_after_s: float = 60.0) -> bool:
+        """Liveness: the loop polled recently (an exception that escaped would stop it polling)."""
+        return time.monotonic() - self.last_poll < stall_after_s
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            self.last_poll = time.monotonic()
+            batches = await self.consumer.getmany(timeout_ms=500, max_records=200)
+            for tp, records in batches.items():
+                for record in records:
+                    await self._process(record)
+                await self.consumer.commit({tp: records[-1].offset + 1})
+                self._record_lag(tp, records[-1].offset + 1)
+
+    def _record_lag(self, tp: TopicPartition, position: int) -> None:
+        highwater = self.consumer.highwater(tp)
+        if highwater is not None:
+            CONSUMER_LAG.labels(self.name, tp.topic, str(tp.partition)).set(max(0, highwater - position))
+
+    async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        EVENTS_CONSUMED.labels(self.name, record.topic).inc()
+        started = time.perf_counter()
+        try:
+            event = self.sources[record.topic].decode(record.value or b"")
+        except ValueError as exc:
+            await self._dead_letter(record, exc, reason="undecodable", attempts=0)
+            return
+        token = correlation_id.set(event.correlation_id)
+        try:
+            with self._tracer.start_as_current_span(
+                f"{self.name} {record.topic}", context=extract_context(record.headers),
+                kind=trace.SpanKind.CONSUMER,
+                attributes={"messaging.system": "kafka", "messaging.destination.name": record.topic,
+                            "event.id": event.event_id, "correlation.id": event.correlation_id},
+            ):
+                await self._handle_with_retries(record, event)
+        finally:
+            correlation_id.reset(token)
+            STAGE_SECONDS.labels(self.name).observe(time.perf_counter() - started)
+
+    async def _handle_with_retries(self, record: ConsumerRecord[bytes, bytes], event: E) -> None:
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                outputs = await self.handler(event)
+                for output in outputs:
+                    await self.publisher.publish(output.topic, output.event)
+                    if (received := _received_at(output.event)) is not None:
+                        END_TO_END_SECONDS.labels(self.name).observe(time.time() - received)
+                return
+            except PoisonEvent as exc:
+                await self._dead_letter(record, exc, reason="poison", attempts=attempt)
+                return
+            except Exception as exc:  # a failing handler is retried, then dead-lettered: never lost
+                if attempt == self.max_attempts:
+                    await self._dead_letter(record, exc, reason="exhausted", attempts=attempt)
+                    return
+                STAGE_RETRIES.labels(self.name).inc()
+                delay = min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1))
+                delay *= random.uniform(0.5, 1.0)
+                log.warning("handler failed (attempt %d/%d), retrying in %.2f s: %s",
+                            attempt, self.max_attempts, delay, exc)
+                await asyncio.sleep(delay)
+
+    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], exc: BaseException, *, reason: str,
+                           attempts: int) -> None:
+        DEAD_LETTERED.labels(self.name, reason).inc()
+        error = f"{type(exc).__name__}: {exc}"
+        log.error("dead-lettering %s[%d]@%d (%s): %s", record.topic, record.partition, record.offset, reason, error)
+        headers = [
+            *(record.headers or ()),
+            ("dlq.error", error[:4000].encode()),
+            ("dlq.reason", reason.encode()),
+            ("dlq.stage", self.name.encode()),
+            ("dlq.topic", record.topic.encode()),
+            ("dlq.partition", str(record.partition).encode()),
+            ("dlq.offset", str(record.offset).encode()),
+            ("dlq.attempts", str(attempts).encode()),
+            ("dlq.traceback", "".join(traceback.format_exception(exc))[-4000:].encode()),
+        ]
+        await self.publisher.publish_raw(dead_letter_topic(self.name), record.value, key=record.key, headers=headers)
+
+
+def _received_at(event: Event) -> float | None:
+    received = getattr(event.payload, "received_at", None) if hasattr(event, "payload") else None
+    return received.timestamp() if received is not None else None

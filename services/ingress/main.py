@@ -1,0 +1,60 @@
+"""Composition root of ingress: wires Kafka and Redis from settings and serves the webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from runtime.errors import DependencyUnreachable
+from runtime.kafka import Publisher
+from runtime.ops import add_ops_routes, http_server
+from runtime.service import run_service, run_until_stopped
+from services.ingress.app import IngressDeps, create_app
+from services.ingress.dedup import Deduplicator
+from services.ingress.settings import IngressSettings
+
+log = logging.getLogger("ingress")
+
+
+async def connect_redis(url: str, *, service: str) -> Redis:
+    redis = Redis.from_url(url)
+    try:
+        await redis.ping()
+    except (RedisError, OSError) as exc:
+        await redis.aclose()
+        raise DependencyUnreachable(service, "Redis", url, str(exc)) from exc
+    return redis
+
+
+async def serve(stop: asyncio.Event, settings: IngressSettings) -> None:
+    redis = await connect_redis(settings.redis_url, service="ingress")
+    publisher = await Publisher.connect(settings, stage="ingress")
+
+    async def redis_ready() -> bool:
+        return bool(await redis.ping())
+
+    deps = IngressDeps(settings=settings, publisher=publisher, redis=redis,
+                       dedup=Deduplicator(redis, ttl_s=settings.dedup_ttl_s))
+    app = add_ops_routes(create_app(deps), service="ingress",
+                         ready_checks={"kafka": publisher.ready, "redis": redis_ready})
+    if settings.demo_credentials:
+        log.warning("running with the DEMO Twilio credentials: not for real traffic")
+    log.info("ingress listening on http://%s:%d, signatures checked against %s",
+             settings.http_host, settings.http_port, settings.public_url)
+    try:
+        await run_until_stopped(stop, http_server(app, host=settings.http_host, port=settings.http_port).serve())
+    finally:
+        await publisher.close()
+        await redis.aclose()
+
+
+def main() -> None:
+    settings = IngressSettings()
+    run_service("ingress", settings, lambda stop: serve(stop, settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,239 @@
+"""The unmodified twilio client against the stand-in, over real loopback HTTP."""
+
+from __future__ import annotations
+
+import queue
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+import httpx
+import pytest
+import uvicorn
+from pydantic import SecretStr
+from twilio.base.exceptions import TwilioRestException
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+from twilio_standin.app import create_app
+from twilio_standin.settings import StandinSettings
+
+ACCOUNT_SID = "AC" + "5" * 32
+AUTH_TOKEN = "integration-test-token-000000000"
+SENDER = "whatsapp:+14155238886"
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float = 10.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout_s}s waiting for {what}")
+        time.sleep(0.01)
+
+
+@pytest.fixture(scope="module")
+def standin_url() -> Iterator[str]:
+    settings = StandinSettings(account_sid=ACCOUNT_SID, auth_token=SecretStr(AUTH_TOKEN), port=0, callback_delay_s=0.01)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, what="the stand-in to start")
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+@pytest.fixture
+def standin(standin_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=standin_url, trust_env=False) as http:
+        assert http.delete("/_standin/messages").status_code == 204
+        yield http
+
+
+@pytest.fixture
+def client(standin_url: str) -> Client:
+    twilio = Client(ACCOUNT_SID, AUTH_TOKEN)
+    twilio.api.base_url = standin_url
+    return twilio
+
+
+class CallbackReceiver:
+    """A real HTTP endpoint recording the status callbacks it receives."""
+
+    def __init__(self) -> None:
+        self.received: queue.Queue[tuple[str, dict[str, str], dict[str, str]]] = queue.Queue()
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+                received.put((self.path, dict(self.headers.items()), dict(parse_qsl(body))))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def next(self) -> tuple[str, dict[str, str], dict[str, str]]:
+        try:
+            return self.received.get(timeout=10)
+        except queue.Empty:
+            pytest.fail("no status callback arrived within 10s")
+
+
+@pytest.fixture
+def receiver() -> Iterator[CallbackReceiver]:
+    receiver = CallbackReceiver()
+    receiver.thread.start()
+    yield receiver
+    receiver.server.shutdown()
+    receiver.server.server_close()
+
+
+def test_create_returns_twilio_shaped_message_and_fetch_reads_it(client: Client, standin: httpx.Client) -> None:
+    created = client.messages.create(to="whatsapp:+34600000001", from_=SENDER, body="Hola")
+
+    assert created.sid.startswith("SM") and len(created.sid) == 34
+    assert (created.status, created.direction, created.body) == ("queued", "outbound-api", "Hola")
+    assert (created.to, created.from_, created.account_sid) == ("whatsapp:+34600000001", SENDER, ACCOUNT_SID)
+    assert created.date_created is not None and created.date_created.tzinfo is not None
+    assert abs(time.time() - created.date_created.timestamp()) < 60
+    fetched = client.messages(created.sid).fetch()
+    assert (fetched.sid, fetched.body, fetched.uri) == (created.sid, "Hola", created.uri)
+    recorded = standin.get("/_standin/messages").json()
+    assert [message["sid"] for message in recorded] == [created.sid]
+
+
+def test_raw_wire_format_matches_twilio(standin: httpx.Client) -> None:
+    response = standin.post(
+        f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json",
+        data={
+            "To": "+34600000002",
+            "From": "+14155550000",
+            "MediaUrl": ["https://e.x/a.png", "https://e.x/b.png"],
+        },
+        auth=(ACCOUNT_SID, AUTH_TOKEN),
+    )
+
+    assert response.status_code == 201
+    message = response.json()
+    assert message["date_created"].endswith(" +0000") and message["date_created"][3:5] == ", "
+    assert (message["num_media"], message["price"], message["error_code"]) == ("2", None, None)
+    assert message["uri"] == f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{message['sid']}.json"
+    assert message["subresource_uris"]["media"].endswith(f"/Messages/{message['sid']}/Media.json")
+
+
+def test_list_filters_by_to_and_from_and_pages_newest_first(client: Client, standin: httpx.Client) -> None:
+    to, other_sender = "whatsapp:+34600000100", "whatsapp:+14155550001"
+    sids = [client.messages.create(to=to, from_=SENDER, body=f"m{i}").sid for i in range(125)]
+    other = client.messages.create(to=to, from_=other_sender, body="from elsewhere").sid
+    client.messages.create(to="whatsapp:+34600000999", from_=SENDER, body="someone else")
+
+    listed = client.messages.list(to=to, from_=SENDER, limit=120, page_size=50)
+    assert [message.sid for message in listed] == list(reversed(sids))[:120]
+    assert [message.sid for message in client.messages.list(from_=other_sender)] == [other]
+
+    page = client.messages.page(to=to, page_size=50)
+    page_sizes = []
+    while page is not None:
+        page_sizes.append(len(list(page)))
+        page = page.next_page()
+    assert page_sizes == [50, 50, 26]
+
+
+def test_wrong_token_is_rejected_with_20003(standin_url: str, standin: httpx.Client) -> None:
+    intruder = Client(ACCOUNT_SID, "not-the-token")
+    intruder.api.base_url = standin_url
+
+    with pytest.raises(TwilioRestException) as raised:
+        intruder.messages.create(to="whatsapp:+34600000003", from_=SENDER, body="x")
+
+    assert (raised.value.status, raised.value.code) == (401, 20003)
+    assert standin.get("/_standin/messages").json() == []
+
+
+def test_other_account_in_path_is_forbidden(client: Client) -> None:
+    with pytest.raises(TwilioRestException) as raised:
+        client.api.v2010.accounts("AC" + "6" * 32).messages.create(to="+34600000008", from_=SENDER, body="x")
+
+    assert (raised.value.status, raised.value.code) == (403, 20003)
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({"from_": SENDER, "body": "no recipient"}, 21604),
+        ({"to": "whatsapp:+34600000004", "from_": SENDER}, 21602),
+        ({"to": "whatsapp:600 000", "from_": SENDER, "body": "x"}, 21211),
+        ({"to": "whatsapp:+34600000004", "body": "x"}, 21603),
+    ],
+)
+def test_invalid_create_answers_twilio_error(client: Client, fields: dict[str, str], code: int) -> None:
+    with pytest.raises(TwilioRestException) as raised:
+        client.messages.create(**{"to": "", **fields})
+
+    assert (raised.value.status, raised.value.code) == (400, code)
+
+
+def test_unknown_message_is_404_20404(client: Client) -> None:
+    with pytest.raises(TwilioRestException) as raised:
+        client.messages("SM" + "0" * 32).fetch()
+
+    assert (raised.value.status, raised.value.code) == (404, 20404)
+
+
+def test_injected_failures_answer_the_next_creates(client: Client, standin: httpx.Client) -> None:
+    injected = standin.post("/_standin/failures", json={"count": 1, "status": 500, "code": 20500})
+    assert injected.status_code == 202
+    standin.post("/_standin/failures", json={"count": 1, "status": 429, "code": 20429})
+
+    statuses = []
+    for _ in range(2):
+        with pytest.raises(TwilioRestException) as raised:
+            client.messages.create(to="whatsapp:+34600000005", from_=SENDER, body="x")
+        statuses.append((raised.value.status, raised.value.code))
+    created = client.messages.create(to="whatsapp:+34600000005", from_=SENDER, body="x")
+
+    assert statuses == [(500, 20500), (429, 20429)]
+    assert [message["sid"] for message in standin.get("/_standin/messages").json()] == [created.sid]
+
+
+def test_status_callbacks_arrive_signed_and_in_order(client: Client, receiver: CallbackReceiver) -> None:
+    callback_url = f"{receiver.url}/twilio/status?tenant=demo"
+    created = client.messages.create(
+        to="whatsapp:+34600000006", from_=SENDER, body="track me", status_callback=callback_url
+    )
+
+    callbacks = [receiver.next() for _ in range(3)]
+
+    assert [params["MessageStatus"] for _, _, params in callbacks] == ["sent", "delivered", "read"]
+    for path, headers, params in callbacks:
+        assert path == "/twilio/status?tenant=demo"
+        assert (params["MessageSid"], params["AccountSid"]) == (created.sid, ACCOUNT_SID)
+        assert (params["To"], params["From"]) == ("whatsapp:+34600000006", SENDER)
+        signature = headers["X-Twilio-Signature"]
+        assert RequestValidator(AUTH_TOKEN).validate(callback_url, params, signature)
+        assert not RequestValidator("another-token").validate(callback_url, params, signature)
+    assert client.messages(created.sid).fetch().status == "read"
+
+
+def test_unreachable_callback_url_does_not_stop_delivery(client: Client, standin: httpx.Client) -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        dead_url = f"http://127.0.0.1:{unused.getsockname()[1]}/status"
+    created = client.messages.create(to="whatsapp:+34600000007", from_=SENDER, body="x", status_callback=dead_url)
+
+    wait_for(lambda: client.messages(created.sid).fetch().status == "read", what="status read")
+    assert standin.get("/healthz").json() == {"status": "ok"}

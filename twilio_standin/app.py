@@ -1,0 +1,308 @@
+"""HTTP app speaking Twilio's Programmable Messaging REST wire format (API version 2010-04-01).
+
+Only what the orchestrator and its tests use: create, fetch and list Messages, signed status
+callbacks, Twilio's error bodies, plus ``/_standin`` endpoints to inspect what was sent and to
+make the next creates fail.
+"""
+
+# No ``from __future__ import annotations``: FastAPI must resolve the route annotations, which
+# refer to objects local to ``create_app``.
+import operator
+import re
+import secrets
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import FormData, QueryParams
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from twilio_standin.callbacks import StatusCallbackSender
+from twilio_standin.settings import StandinSettings
+from twilio_standin.store import API_VERSION, MessageRecord, MessageStore, new_message_sid, utc_now
+
+ACCOUNT_PATH = f"/{API_VERSION}/Accounts/{{account_sid}}"
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+PHONE_NUMBER = re.compile(r"^(whatsapp:)?\+[1-9]\d{6,14}$")
+FILTER_PARAMS = ("To", "From", "DateSent", "DateSent<", "DateSent>")
+DATE_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
+    "DateSent": operator.eq,
+    "DateSent<": operator.le,
+    "DateSent>": operator.ge,
+}
+# Twilio error codes used here, https://www.twilio.com/docs/api/errors
+INVALID_PARAMETER, AUTHENTICATE, NOT_FOUND, METHOD_NOT_ALLOWED = 20001, 20003, 20404, 20004
+INVALID_TO, BODY_REQUIRED, FROM_REQUIRED, TO_REQUIRED, INVALID_CALLBACK = 21211, 21602, 21603, 21604, 21609
+DEFAULT_MESSAGES = {20429: "Too Many Requests", 20500: "An internal server error has occurred"}
+
+
+class TwilioError(Exception):
+    """An error answered with Twilio's JSON error body."""
+
+    def __init__(self, status: int, code: int, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status, self.code, self.message = status, code, message
+
+    def response(self) -> JSONResponse:
+        body = {
+            "code": self.code,
+            "message": self.message,
+            "more_info": f"https://www.twilio.com/docs/errors/{self.code}",
+            "status": self.status,
+        }
+        headers = {"WWW-Authenticate": 'Basic realm="Twilio API"'} if self.status == 401 else None
+        return JSONResponse(body, status_code=self.status, headers=headers)
+
+
+class FailureInjection(BaseModel):
+    """Body of ``POST /_standin/failures``: the next ``count`` creates answer this error."""
+
+    model_config = ConfigDict(frozen=True)
+
+    count: int = Field(ge=1)
+    status: int = Field(default=500, ge=400, le=599)
+    code: int = 20500
+    message: str | None = None
+
+
+def message_json(record: MessageRecord) -> dict[str, Any]:
+    """A Message resource as Twilio renders it."""
+    return {
+        "account_sid": record.account_sid,
+        "api_version": API_VERSION,
+        "body": record.body,
+        "date_created": format_datetime(record.date_created),
+        "date_sent": format_datetime(record.date_sent),
+        "date_updated": format_datetime(record.date_updated),
+        "direction": "outbound-api",
+        "error_code": None,
+        "error_message": None,
+        "from": record.from_,
+        "messaging_service_sid": record.messaging_service_sid,
+        "num_media": str(len(record.media_urls)),
+        "num_segments": str(record.num_segments),
+        "price": None,
+        "price_unit": "USD",
+        "sid": record.sid,
+        "status": record.status,
+        "subresource_uris": {
+            "media": record.uri.replace(".json", "/Media.json"),
+            "feedback": record.uri.replace(".json", "/Feedback.json"),
+        },
+        "to": record.to,
+        "uri": record.uri,
+    }
+
+
+def create_app(settings: StandinSettings) -> FastAPI:
+    store = MessageStore()
+    pending_failures: list[TwilioError] = []
+    sender = StatusCallbackSender(
+        store, settings.auth_token.get_secret_value(), settings.callback_statuses, settings.callback_delay_s
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await sender.aclose()
+
+    app = FastAPI(title="Twilio stand-in", lifespan=lifespan)
+    basic = HTTPBasic(auto_error=False)
+
+    @app.exception_handler(TwilioError)
+    async def _twilio_error(_: Request, error: TwilioError) -> JSONResponse:
+        return error.response()
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 404:
+            message = f"The requested resource {request.url.path} was not found"
+            return TwilioError(404, NOT_FOUND, message).response()
+        if error.status_code == 401:
+            return TwilioError(401, AUTHENTICATE, "Authenticate").response()
+        code = METHOD_NOT_ALLOWED if error.status_code == 405 else error.status_code
+        return TwilioError(error.status_code, code, str(error.detail)).response()
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+        return TwilioError(400, INVALID_PARAMETER, f"Invalid parameter: {error.errors()}").response()
+
+    async def authenticate(
+        account_sid: str, credentials: Annotated[HTTPBasicCredentials | None, Depends(basic)]
+    ) -> None:
+        token = settings.auth_token.get_secret_value()
+        if credentials is None or not (
+            secrets.compare_digest(credentials.username, settings.account_sid)
+            and secrets.compare_digest(credentials.password, token)
+        ):
+            raise TwilioError(401, AUTHENTICATE, "Authenticate")
+        if account_sid != credentials.username:
+            raise TwilioError(403, AUTHENTICATE, f"Permission denied for account {account_sid}")
+
+    authenticated = [Depends(authenticate)]
+
+    @app.post(f"{ACCOUNT_PATH}/Messages.json", status_code=201, dependencies=authenticated)
+    async def create_message(account_sid: str, request: Request) -> dict[str, Any]:
+        if pending_failures:
+            raise pending_failures.pop(0)
+        record = _new_record(account_sid, await request.form())
+        await store.add(record)
+        if record.status_callback and settings.callbacks:
+            sender.schedule(record)
+        return message_json(record)
+
+    @app.get(f"{ACCOUNT_PATH}/Messages/{{sid}}.json", dependencies=authenticated)
+    async def fetch_message(account_sid: str, sid: str, request: Request) -> dict[str, Any]:
+        record = await store.get(sid)
+        if record is None or record.account_sid != account_sid:
+            raise TwilioError(404, NOT_FOUND, f"The requested resource {request.url.path} was not found")
+        return message_json(record)
+
+    @app.get(f"{ACCOUNT_PATH}/Messages.json", dependencies=authenticated)
+    async def list_messages(account_sid: str, request: Request) -> dict[str, Any]:
+        query = request.query_params
+        filters = {name: query[name] for name in FILTER_PARAMS if name in query}
+        matches_filters = _filter(account_sid, filters)
+        matches = list(reversed(await store.select(matches_filters)))  # newest first, like Twilio
+        page_size = _int_param(query, "PageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+        page = _int_param(query, "Page", 0, 0, None)
+        token = query.get("PageToken")
+        start = _page_start(matches, token, page, page_size)
+        records = matches[start : start + page_size]
+
+        def page_uri(number: int, page_token: str | None) -> str:
+            params = {**filters, "PageSize": str(page_size), "Page": str(number)}
+            if page_token:
+                params["PageToken"] = page_token
+            return f"{request.url.path}?{urlencode(params)}"
+
+        has_next = bool(records) and start + len(records) < len(matches)
+        has_previous = bool(records) and start > 0
+        return {
+            "messages": [message_json(record) for record in records],
+            "first_page_uri": page_uri(0, None),
+            "next_page_uri": page_uri(page + 1, "PA" + records[-1].sid) if has_next else None,
+            "previous_page_uri": page_uri(max(page - 1, 0), "PB" + records[0].sid) if has_previous else None,
+            "page": page,
+            "page_size": page_size,
+            "start": start,
+            "end": start + max(len(records) - 1, 0),
+            "uri": page_uri(page, token),
+        }
+
+    @app.post("/_standin/failures", status_code=202)
+    async def inject_failures(injection: FailureInjection) -> dict[str, int]:
+        message = injection.message or DEFAULT_MESSAGES.get(injection.code, "Injected failure")
+        pending_failures.extend([TwilioError(injection.status, injection.code, message)] * injection.count)
+        return {"pending": len(pending_failures)}
+
+    @app.get("/_standin/messages")
+    async def recorded_messages(to: str | None = None) -> list[dict[str, Any]]:
+        records = await store.select(lambda record: to is None or record.to == to)
+        return [
+            {**message_json(r), "status_callback": r.status_callback, "media_urls": list(r.media_urls)} for r in records
+        ]
+
+    @app.delete("/_standin/messages", status_code=204)
+    async def clear_messages() -> None:
+        await store.clear()
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def _new_record(account_sid: str, form: FormData) -> MessageRecord:
+    """Validate a create request in Twilio's order and build the queued message."""
+
+    def field(name: str) -> str | None:
+        value = form.get(name)
+        return value if isinstance(value, str) and value else None
+
+    to, from_, body = field("To"), field("From"), field("Body")
+    service_sid, callback = field("MessagingServiceSid"), field("StatusCallback")
+    media_urls = tuple(url for url in form.getlist("MediaUrl") if isinstance(url, str) and url)
+    if to is None:
+        raise TwilioError(400, TO_REQUIRED, "A 'To' phone number is required.")
+    if not PHONE_NUMBER.match(to):
+        raise TwilioError(400, INVALID_TO, f"Invalid 'To' Phone Number: {to}")
+    if from_ is None and service_sid is None:
+        raise TwilioError(400, FROM_REQUIRED, "A 'From' phone number is required.")
+    if body is None and not media_urls:
+        raise TwilioError(400, BODY_REQUIRED, "Message body is required.")
+    if callback is not None and not callback.startswith(("http://", "https://")):
+        raise TwilioError(400, INVALID_CALLBACK, f"Invalid StatusCallback url: {callback}")
+    now = utc_now()
+    return MessageRecord(
+        sid=new_message_sid(),
+        account_sid=account_sid,
+        to=to,
+        # Twilio picks a sender from the service's pool; the stand-in has no pool to pick from.
+        from_=from_ or "",
+        body=body or "",
+        status="queued",
+        date_created=now,
+        date_updated=now,
+        date_sent=now,
+        messaging_service_sid=service_sid,
+        media_urls=media_urls,
+        status_callback=callback,
+    )
+
+
+def _filter(account_sid: str, filters: dict[str, str]) -> Callable[[MessageRecord], bool]:
+    """A predicate for Twilio's list filters; dates compare by day when given as ``YYYY-MM-DD``."""
+    checks: list[Callable[[MessageRecord], bool]] = [lambda r: r.account_sid == account_sid]
+    if "To" in filters:
+        checks.append(lambda r: r.to == filters["To"])
+    if "From" in filters:
+        checks.append(lambda r: r.from_ == filters["From"])
+    checks.extend(_date_check(name, filters[name]) for name in DATE_OPERATORS if name in filters)
+    return lambda record: all(check(record) for check in checks)
+
+
+def _date_check(name: str, raw: str) -> Callable[[MessageRecord], bool]:
+    compare = DATE_OPERATORS[name]
+    try:
+        bound = datetime.fromisoformat(raw)
+    except ValueError:
+        raise TwilioError(400, INVALID_PARAMETER, f"Invalid {name}: {raw}") from None
+    if len(raw) == len("YYYY-MM-DD"):
+        return lambda record: compare(record.date_sent.date(), bound.date())
+    moment = bound if bound.tzinfo else bound.replace(tzinfo=UTC)
+    return lambda record: compare(record.date_sent, moment)
+
+
+def _int_param(query: QueryParams, name: str, default: int, low: int, high: int | None) -> int:
+    raw = query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if value < low or (high is not None and value > high):
+        raise TwilioError(400, INVALID_PARAMETER, f"Invalid {name}: {raw}")
+    return value
+
+
+def _page_start(matches: list[MessageRecord], token: str | None, page: int, page_size: int) -> int:
+    """Index of a page's first record. ``PA<sid>`` pages start after ``sid``, ``PB<sid>`` end before it."""
+    if token is None:
+        return page * page_size
+    positions = {record.sid: index for index, record in enumerate(matches)}
+    direction, sid = token[:2], token[2:]
+    if direction not in ("PA", "PB") or sid not in positions:
+        raise TwilioError(400, INVALID_PARAMETER, f"Invalid PageToken: {token}")
+    return positions[sid] + 1 if direction == "PA" else max(positions[sid] - page_size, 0)
