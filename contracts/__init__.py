@@ -24,6 +24,7 @@ from contracts.events import (
 )
 from contracts.ids import derive_event_id, inbound_event_id, status_event_id
 from contracts.topics import (
+    topic_for,
     ACTION_COMPLETED,
     ALL_TOPICS,
     INTENT_DETECTED,
@@ -68,4 +69,5 @@ __all__ = [
     "derive_event_id",
     "inbound_event_id",
     "status_event_id",
+    "topic_for",
 ]

@@ -1,0 +1,1 @@
+"""actions: `intent.detected` → dialogue decision and business API calls → `action.completed`."""

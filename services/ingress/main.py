@@ -5,28 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
-
-from runtime.errors import DependencyUnreachable
 from runtime.kafka import Publisher
 from runtime.ops import add_ops_routes, http_server
+from runtime.redis_client import connect_redis
 from runtime.service import run_service, run_until_stopped
 from services.ingress.app import IngressDeps, create_app
 from services.ingress.dedup import Deduplicator
 from services.ingress.settings import IngressSettings
 
 log = logging.getLogger("ingress")
-
-
-async def connect_redis(url: str, *, service: str) -> Redis:
-    redis = Redis.from_url(url)
-    try:
-        await redis.ping()
-    except (RedisError, OSError) as exc:
-        await redis.aclose()
-        raise DependencyUnreachable(service, "Redis", url, str(exc)) from exc
-    return redis
 
 
 async def serve(stop: asyncio.Event, settings: IngressSettings) -> None:

@@ -1,0 +1,1 @@
+"""logger: every event into PostgreSQL (the analytics log), a JSONL file and the console."""

@@ -1,0 +1,1 @@
+"""nlu: `message.received` → `intent.detected`, and a Rasa-compatible `POST /model/parse`."""

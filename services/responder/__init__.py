@@ -1,0 +1,1 @@
+"""responder: `action.completed` → a Spanish reply sent with Twilio → `reply.sent` or `reply.failed`."""

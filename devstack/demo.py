@@ -1,0 +1,63 @@
+"""`make demo`: start the whole system locally, print where to click, stop everything on Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from pathlib import Path
+
+from devstack.infra import InfraError
+from devstack.stack import DEMO_BUSINESS_NUMBER, Stack, StackConfig, StackError
+
+
+def main() -> int:
+    run_dir = Path(".run/demo").resolve()
+    config = StackConfig.from_environment(run_dir)
+    stack = Stack(config)
+    print("Starting the WhatsApp orchestrator demo…")
+    try:
+        stack.start(progress=True)
+    except (StackError, InfraError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopped")
+        return 130
+    ports = config.ports
+    print(f"""
+Ready. Everything below runs on this machine; Ctrl-C stops all of it.
+
+  ingress (Twilio webhook)  POST {stack.webhook_url}
+                            public URL for signatures: {stack.ingress_url}
+  nlu (Rasa-compatible)     POST http://127.0.0.1:{ports.nlu}/model/parse
+  business API              http://127.0.0.1:{ports.business_api}   (Bearer {config.business_token})
+  Twilio stand-in           http://127.0.0.1:{ports.twilio}/_standin/messages  (replies the bot sent)
+  metrics                   http://127.0.0.1:{{8080,5005,8081,8082,8083}}/metrics
+  broker                    {stack.bootstrap}
+  event log                 {stack.database_url}  (schema orchestrator, table events)
+  logs                      {stack.log_dir}
+
+  Twilio account SID        {config.account_sid}
+  Twilio auth token         {config.auth_token}
+  business WhatsApp number  {DEMO_BUSINESS_NUMBER}
+
+Try it:  .venv/bin/python -m devstack.say "hola"     (signs and posts a webhook, prints the reply)
+""")
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        while True:
+            for name, code in stack.procs.failed():
+                print(f"error: {name} stopped with code {code}: {stack.log_tail(name)}", file=sys.stderr)
+                return 1
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        print("\nstopping…")
+        return 0
+    finally:
+        stack.stop()
+        print("stopped everything the demo started")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

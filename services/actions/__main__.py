@@ -1,0 +1,3 @@
+from services.actions.main import main
+
+main()

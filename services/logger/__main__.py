@@ -1,0 +1,3 @@
+from services.logger.main import main
+
+main()

@@ -1,0 +1,3 @@
+from services.nlu.main import main
+
+main()

@@ -1,0 +1,134 @@
+"""The walking skeleton from the outside: signed webhooks in, Spanish replies out, events everywhere."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import asyncpg
+import httpx
+
+from contracts import (
+    ACTION_COMPLETED,
+    INTENT_DETECTED,
+    MESSAGE_RECEIVED,
+    REPLY_SENT,
+    inbound_event_id,
+)
+from devstack.stack import DEMO_BUSINESS_NUMBER, Stack
+from devstack.webhooks import inbound_params, new_message_sid, signed_request
+from tests.topic_reader import read_all
+
+CHAIN = (MESSAGE_RECEIVED, INTENT_DETECTED, ACTION_COMPLETED, REPLY_SENT)
+
+
+async def wait_for(predicate: Any, *, timeout: float = 30.0, interval: float = 0.2) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(interval)
+
+
+async def post_webhook(stack: Stack, params: dict[str, str], *, token: str | None = None) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        return await client.post(stack.webhook_url,
+                                 **signed_request(stack.ingress_url + "/webhooks/twilio/whatsapp", params,
+                                                  token or stack.config.auth_token))
+
+
+async def replies_to(stack: Stack, customer: str) -> list[dict[str, Any]]:
+    async with httpx.AsyncClient(timeout=5.0) as client:
+        response = await client.get(stack.url("twilio") + "/_standin/messages", params={"to": customer})
+        return list(response.json())
+
+
+async def test_two_messages_flow_through_every_stage(stack: Stack) -> None:
+    customer = "whatsapp:+5215500000001"
+    hola = inbound_params(body="hola", customer=customer, business=DEMO_BUSINESS_NUMBER,
+                          account_sid=stack.config.account_sid)
+    paquetes = inbound_params(body="¿qué paquetes tienen?", customer=customer, business=DEMO_BUSINESS_NUMBER,
+                              account_sid=stack.config.account_sid)
+
+    for params in (hola, paquetes):
+        before = len(await replies_to(stack, customer))
+        started = time.perf_counter()
+        response = await post_webhook(stack, params)
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 200, response.text
+        assert response.text.endswith("<Response/>")
+        assert elapsed < 1.0, f"ingress answered in {elapsed:.3f} s"
+        await wait_for(lambda before=before: _more_than(stack, customer, before))
+
+    replies = await replies_to(stack, customer)
+    assert [r["to"] for r in replies] == [customer, customer]
+    assert all(r["from"] == DEMO_BUSINESS_NUMBER for r in replies)
+    greeting, catalogue = replies[0]["body"], replies[1]["body"]
+    assert greeting.startswith("¡Hola")
+    async with httpx.AsyncClient(base_url=stack.url("business_api"),
+                                 headers={"Authorization": f"Bearer {stack.config.business_token}"}) as api:
+        packages = (await api.get("/packages")).json()["packages"]
+    assert len(packages) == 4
+    for package in packages:
+        assert package["name"] in catalogue
+
+    # One event per topic for each message, linked by correlation and causation ids.
+    for params in (hola, paquetes):
+        correlation = inbound_event_id(params["MessageSid"])
+        chain = []
+        for topic in CHAIN:
+            events = [e for e in await read_all(stack.bootstrap, topic) if e.correlation_id == correlation]
+            assert len(events) == 1, f"{topic.name}: {len(events)} events for {params['Body']!r}"
+            chain.append(events[0])
+        assert chain[0].event_id == correlation and chain[0].causation_id is None
+        for cause, effect in zip(chain, chain[1:], strict=False):
+            assert effect.causation_id == cause.event_id
+        assert chain[1].payload.intent == ("saludo" if params is hola else "consultar_paquetes")  # type: ignore[attr-defined]
+
+    # The logger wrote every event of both chains to PostgreSQL.
+    correlations = [inbound_event_id(p["MessageSid"]) for p in (hola, paquetes)]
+
+    async def logged() -> list[Any] | None:
+        conn = await asyncpg.connect(stack.database_url)
+        try:
+            rows = await conn.fetch(
+                "SELECT type, correlation_id FROM orchestrator.events WHERE correlation_id = ANY($1::text[]) "
+                "AND type <> 'reply.status'", correlations)
+        finally:
+            await conn.close()
+        return rows if len(rows) == 8 else None
+
+    rows = await wait_for(logged)
+    assert sorted(r["type"] for r in rows) == sorted([t.name for t in CHAIN] * 2)
+
+
+async def _more_than(stack: Stack, customer: str, count: int) -> bool:
+    return len(await replies_to(stack, customer)) > count
+
+
+async def test_bad_webhooks_are_rejected_and_publish_nothing(stack: Stack) -> None:
+    customer = "whatsapp:+5215500000002"
+    unsigned = inbound_params(body="hola", customer=customer, business=DEMO_BUSINESS_NUMBER,
+                              account_sid=stack.config.account_sid)
+    async with httpx.AsyncClient(timeout=5.0) as client:
+        response = await client.post(stack.webhook_url, data=unsigned)
+    assert response.status_code == 403
+    assert "signature" in response.json()["error"]
+
+    forged = await post_webhook(stack, unsigned, token="not-the-token")
+    assert forged.status_code == 403
+
+    missing = {"AccountSid": stack.config.account_sid, "MessageSid": new_message_sid(), "Body": "hola"}
+    response = await post_webhook(stack, missing)
+    assert response.status_code == 400
+    assert "From" in response.json()["error"]
+
+    await asyncio.sleep(1.0)
+    published = {e.payload.message_sid for e in await read_all(stack.bootstrap, MESSAGE_RECEIVED)}  # type: ignore[attr-defined]
+    assert unsigned["MessageSid"] not in published
+    assert missing["MessageSid"] not in published
+    assert await replies_to(stack, customer) == []

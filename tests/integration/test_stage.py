@@ -1,0 +1,96 @@
+"""The consumer loop against a real broker: outputs, commits, retries and the dead-letter topic."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from contracts import MessageReceived, MessageReceivedPayload, Topic, dead_letter_topic, inbound_event_id
+from runtime.kafka import Publisher, connect_consumer
+from runtime.settings import ServiceSettings
+from runtime.stage import Output, Stage
+
+NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+
+
+def message(sid: str) -> MessageReceived:
+    event_id = inbound_event_id(sid)
+    return MessageReceived(
+        event_id=event_id, type="message.received", occurred_at=NOW, conversation_id="whatsapp:+5215500000009",
+        correlation_id=event_id,
+        payload=MessageReceivedPayload(message_sid=sid, account_sid="AC1", customer="whatsapp:+5215500000009",
+                                       business="whatsapp:+14155238886", body=sid, received_at=NOW),
+    )
+
+
+async def read_raw(bootstrap: str, topic: str, count: int, timeout: float = 20.0) -> list[tuple[bytes, dict[str, bytes]]]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or {0}]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        found: list[tuple[bytes, dict[str, bytes]]] = []
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(found) < count and asyncio.get_running_loop().time() < deadline:
+            for records in (await consumer.getmany(timeout_ms=300)).values():
+                found += [(r.value or b"", dict(r.headers)) for r in records]
+        return found
+    finally:
+        await consumer.stop()
+
+
+async def test_stage_publishes_commits_retries_and_dead_letters(
+    kafka_bootstrap: str, unique: Callable[[str], str], make_topics: Callable[..., object]
+) -> None:
+    name = unique("stage")
+    source: Topic[MessageReceived] = Topic(unique("in"), MessageReceived, partitions=1)
+    sink: Topic[MessageReceived] = Topic(unique("out"), MessageReceived, partitions=1)
+    await make_topics(source.name, sink.name, dead_letter_topic(name), partitions=1)  # type: ignore[operator]
+    settings = ServiceSettings(kafka_bootstrap_servers=kafka_bootstrap)
+    attempts: dict[str, int] = {}
+
+    async def handler(event: MessageReceived) -> list[Output]:
+        sid = event.payload.message_sid
+        attempts[sid] = attempts.get(sid, 0) + 1
+        if sid == "flaky" and attempts[sid] < 3:
+            raise ConnectionError("business API hiccup")
+        if sid == "broken":
+            raise RuntimeError("always fails")
+        return [Output(sink, event)]
+
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, max_batch_size=16)
+    await producer.start()
+    for sid in ("ok", "flaky", "broken"):
+        await producer.send_and_wait(source.name, source.encode(message(sid)), key=b"k")
+    await producer.send_and_wait(source.name, b"{not json", key=b"k")
+    await producer.send_and_wait(source.name, source.encode(message("after-poison")), key=b"k")
+    await producer.stop()
+
+    publisher = await Publisher.connect(settings, stage=name)
+    consumer = await connect_consumer(settings, stage=name, group_id=name, topics=[source.name])
+    stage = Stage(name=name, sources=[source], handler=handler, consumer=consumer, publisher=publisher,
+                  max_attempts=3, backoff_base_s=0.01)
+    task = asyncio.create_task(stage.run())
+    try:
+        outputs = await read_raw(kafka_bootstrap, sink.name, 3)
+        dead = await read_raw(kafka_bootstrap, dead_letter_topic(name), 2)
+    finally:
+        stage.stop()
+        await task
+        committed = await consumer.committed(TopicPartition(source.name, 0))
+        await consumer.stop()
+        await publisher.close()
+
+    assert [sink.decode(v).payload.message_sid for v, _ in outputs] == ["ok", "flaky", "after-poison"]
+    assert attempts == {"ok": 1, "flaky": 3, "broken": 3, "after-poison": 1}
+    reasons = {h["dlq.reason"].decode(): h for _, h in dead}
+    assert set(reasons) == {"exhausted", "undecodable"}
+    assert b"always fails" in reasons["exhausted"]["dlq.error"]
+    assert reasons["exhausted"]["dlq.topic"].decode() == source.name
+    assert reasons["exhausted"]["dlq.offset"] == b"2"
+    assert reasons["undecodable"]["dlq.offset"] == b"3"
+    assert committed == 5
