@@ -2,8 +2,8 @@
 
 from contracts.events import (
     ActionCompleted,
-    ActionOutcome,
     ActionCompletedPayload,
+    ActionOutcome,
     ApiError,
     Entity,
     Event,
@@ -24,7 +24,6 @@ from contracts.events import (
 )
 from contracts.ids import derive_event_id, inbound_event_id, status_event_id
 from contracts.topics import (
-    topic_for,
     ACTION_COMPLETED,
     ALL_TOPICS,
     INTENT_DETECTED,
@@ -34,6 +33,7 @@ from contracts.topics import (
     REPLY_STATUS,
     Topic,
     dead_letter_topic,
+    topic_for,
 )
 
 __all__ = [

@@ -102,5 +102,5 @@ def write_all() -> list[Path]:
 
 if __name__ == "__main__":
     for written_path in write_all():
-        print(f"wrote {written_path.relative_to(Path.cwd()) if written_path.is_relative_to(Path.cwd()) else written_path}")
+        print(f"wrote {written_path}")
     sys.exit(0)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
@@ -57,13 +57,13 @@ REPLY_SENT = Topic("reply.sent", ReplySent)
 REPLY_FAILED = Topic("reply.failed", ReplyFailed)
 REPLY_STATUS = Topic("reply.status", ReplyStatus)
 
-ALL_TOPICS: tuple[Topic[Event], ...] = (
-    MESSAGE_RECEIVED,  # type: ignore[assignment]
-    INTENT_DETECTED,  # type: ignore[assignment]
-    ACTION_COMPLETED,  # type: ignore[assignment]
-    REPLY_SENT,  # type: ignore[assignment]
-    REPLY_FAILED,  # type: ignore[assignment]
-    REPLY_STATUS,  # type: ignore[assignment]
+ALL_TOPICS: tuple[Topic[Any], ...] = (
+    MESSAGE_RECEIVED,
+    INTENT_DETECTED,
+    ACTION_COMPLETED,
+    REPLY_SENT,
+    REPLY_FAILED,
+    REPLY_STATUS,
 )
 
 STAGES: tuple[str, ...] = ("nlu", "actions", "responder", "logger")
@@ -74,7 +74,7 @@ def dead_letter_topic(stage: str) -> str:
     return f"dlq.{stage}"
 
 
-def topic_for(name: str) -> Topic[Event]:
+def topic_for(name: str) -> Topic[Any]:
     for topic in ALL_TOPICS:
         if topic.name == name:
             return topic

@@ -24,7 +24,7 @@ from runtime.settings import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
 SERVICES = ("ingress", "nlu", "actions", "responder", "logger")
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-DEMO_BUSINESS_TOKEN = "demo-business-token"  # noqa: S105 - documented demo credential
+DEMO_BUSINESS_TOKEN = "demo-business-token"
 DEMO_BUSINESS_NUMBER = "whatsapp:+14155238886"
 
 

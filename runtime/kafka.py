@@ -64,7 +64,8 @@ async def _start_with_retry(client: AIOKafkaProducer | AIOKafkaConsumer | AIOKaf
             return
         except (KafkaError, OSError) as exc:
             if attempt == attempts:
-                raise DependencyUnreachable(service, "the Kafka broker", address, str(exc) or type(exc).__name__) from exc
+                reason = str(exc) or type(exc).__name__
+                raise DependencyUnreachable(service, "the Kafka broker", address, reason) from exc
             log.warning("broker not reachable yet (%s), retrying in %.1f s", exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)

@@ -12,12 +12,12 @@ from typing import Any
 from fastapi import FastAPI
 
 from contracts import Topic
-from runtime.kafka import Publisher, connect_consumer
-from runtime.ops import Check, add_ops_routes, http_server
-from runtime.stage import Handler, Stage
 from runtime.errors import DependencyUnreachable
+from runtime.kafka import Publisher, connect_consumer
 from runtime.logs import configure_logging
+from runtime.ops import Check, add_ops_routes, http_server
 from runtime.settings import ServiceSettings
+from runtime.stage import Handler, Stage
 from runtime.tracing import configure_tracing
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO_ACCOUNT_SID = "AC00000000000000000000000000000001"
-DEMO_AUTH_TOKEN = "demo-auth-token-0000000000000000"  # noqa: S105 - the documented demo credential
+DEMO_AUTH_TOKEN = "demo-auth-token-0000000000000000"
 
 
 def shared(name: str) -> AliasChoices:

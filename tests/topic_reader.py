@@ -26,7 +26,7 @@ async def read_all(bootstrap: str, topic: Topic[Event], *, timeout: float = 10.0
         deadline = asyncio.get_running_loop().time() + timeout
         while len(done) < len(tps) and asyncio.get_running_loop().time() < deadline:
             batches = await consumer.getmany(timeout_ms=300)
-            for tp, records in batches.items():
+            for records in batches.values():
                 events.extend(topic.decode(r.value) for r in records if r.value is not None)
             for tp in tps:
                 highwater = consumer.highwater(tp)

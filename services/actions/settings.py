@@ -11,7 +11,9 @@ class ActionsSettings(ServiceSettings):
 
     http_port: int = 8081
     business_api_url: str = Field("http://127.0.0.1:8090", validation_alias=shared("BUSINESS_API_URL"))
-    business_api_token: SecretStr = Field(SecretStr("demo-business-token"), validation_alias=shared("BUSINESS_API_TOKEN"))
+    business_api_token: SecretStr = Field(
+        SecretStr("demo-business-token"), validation_alias=shared("BUSINESS_API_TOKEN")
+    )
     business_api_timeout_s: float = 5.0
     business_api_retries: int = 3
     confidence_threshold: float = Field(0.45, description="Below it the bot asks instead of guessing")

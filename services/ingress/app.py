@@ -123,7 +123,7 @@ def create_app(deps: IngressDeps) -> FastAPI:
             stored = await deps.redis.get(REPLY_SID_PREFIX + payload.message_sid)
         except RedisError:
             stored = None
-        chain = stored.decode() if stored else event_id
+        chain = stored.decode() if isinstance(stored, bytes) else stored or event_id
         event = ReplyStatus(
             event_id=event_id, type=ReplyStatus.TYPE, occurred_at=datetime.now(UTC),
             conversation_id=payload.to or payload.message_sid, correlation_id=chain, causation_id=None,

@@ -17,7 +17,9 @@ class NluSettings(ServiceSettings):
     http_port: int = 5005
     training_data: Path = DATA_DIR / "nlu.yml"
     business_api_url: str = Field("http://127.0.0.1:8090", validation_alias=shared("BUSINESS_API_URL"))
-    business_api_token: SecretStr = Field(SecretStr("demo-business-token"), validation_alias=shared("BUSINESS_API_TOKEN"))
+    business_api_token: SecretStr = Field(
+        SecretStr("demo-business-token"), validation_alias=shared("BUSINESS_API_TOKEN")
+    )
     timezone: str = Field("America/Mexico_City", validation_alias=shared("BUSINESS_TIMEZONE"))
     opening_time: time = time(7, 0)
     closing_time: time = time(21, 0)

@@ -29,7 +29,7 @@ class ReplyLedger:
         if await self._redis.set(key, f"sending:{time.time():.3f}", nx=True, ex=LEDGER_TTL_S):
             return None
         state = await self._redis.get(key)
-        return state.decode() if state else None
+        return state.decode() if isinstance(state, bytes) else state
 
     async def record_sent(self, reply_id: str, sid: str, correlation_id: str) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:

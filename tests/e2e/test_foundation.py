@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from typing import Any
 
@@ -85,7 +86,7 @@ async def test_two_messages_flow_through_every_stage(stack: Stack) -> None:
             assert len(events) == 1, f"{topic.name}: {len(events)} events for {params['Body']!r}"
             chain.append(events[0])
         assert chain[0].event_id == correlation and chain[0].causation_id is None
-        for cause, effect in zip(chain, chain[1:], strict=False):
+        for cause, effect in itertools.pairwise(chain):
             assert effect.causation_id == cause.event_id
         assert chain[1].payload.intent == ("saludo" if params is hola else "consultar_paquetes")  # type: ignore[attr-defined]
 

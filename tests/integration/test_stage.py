@@ -26,7 +26,8 @@ def message(sid: str) -> MessageReceived:
     )
 
 
-async def read_raw(bootstrap: str, topic: str, count: int, timeout: float = 20.0) -> list[tuple[bytes, dict[str, bytes]]]:
+async def read_raw(bootstrap: str, topic: str, count: int,
+                   timeout: float = 20.0) -> list[tuple[bytes, dict[str, bytes]]]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest")
     await consumer.start()
     try:
