@@ -8,6 +8,7 @@ and turn idempotence on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -64,11 +65,20 @@ async def _start_with_retry(client: AIOKafkaProducer | AIOKafkaConsumer | AIOKaf
             return
         except (KafkaError, OSError) as exc:
             if attempt == attempts:
+                await _close(client)
                 reason = str(exc) or type(exc).__name__
                 raise DependencyUnreachable(service, "the Kafka broker", address, reason) from exc
             log.warning("broker not reachable yet (%s), retrying in %.1f s", exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
+
+
+async def _close(client: AIOKafkaProducer | AIOKafkaConsumer | AIOKafkaAdminClient) -> None:
+    with contextlib.suppress(Exception):
+        if isinstance(client, AIOKafkaAdminClient):
+            await client.close()
+        else:
+            await client.stop()
 
 
 class Publisher:
