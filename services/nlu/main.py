@@ -21,14 +21,25 @@ async def serve(stop: asyncio.Event, settings: NluSettings) -> None:
     catalogue = await fetch_package_names(settings.business_api_url, settings.business_api_token.get_secret_value())
     started = time.perf_counter()
     engine = NluEngine.train(
-        settings.training_data, catalogue=catalogue,
-        config=EngineConfig(timezone=settings.timezone, opening_time=settings.opening_time,
-                            closing_time=settings.closing_time),
+        settings.training_data,
+        catalogue=catalogue,
+        config=EngineConfig(timezone=settings.timezone, opens_at=settings.opens_at, closes_at=settings.closes_at),
     )
-    log.info("trained %s in %.1f s on %s, catalogue %s", engine.model_version, time.perf_counter() - started,
-             settings.training_data.name, catalogue)
-    await serve_stage(stop, settings=settings, name=STAGE, sources=[MESSAGE_RECEIVED],
-                      handler=make_handler(engine), app=create_app(engine))
+    log.info(
+        "trained %s in %.1f s on %s, catalogue %s",
+        engine.model_version,
+        time.perf_counter() - started,
+        settings.training_data.name,
+        catalogue,
+    )
+    await serve_stage(
+        stop,
+        settings=settings,
+        name=STAGE,
+        sources=[MESSAGE_RECEIVED],
+        handler=make_handler(engine),
+        app=create_app(engine),
+    )
 
 
 def main() -> None:

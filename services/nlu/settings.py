@@ -21,5 +21,5 @@ class NluSettings(ServiceSettings):
         SecretStr("demo-business-token"), validation_alias=shared("BUSINESS_API_TOKEN")
     )
     timezone: str = Field("America/Mexico_City", validation_alias=shared("BUSINESS_TIMEZONE"))
-    opening_time: time = time(7, 0)
-    closing_time: time = time(21, 0)
+    opens_at: time = Field(time(7, 0), description="Opening hours disambiguate a bare hour: «a las 3» is 15:00")
+    closes_at: time = time(21, 0)
