@@ -117,6 +117,7 @@ class NluOutcome(StrEnum):
     EMPTY = "empty"
     MEDIA_ONLY = "media_only"
     LOCATION = "location"
+    THROTTLED = "throttled"
 
 
 class IntentDetectedPayload(_Frozen):

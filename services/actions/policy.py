@@ -73,6 +73,8 @@ async def decide(event: IntentDetected, deps: ActionsDeps) -> Decision:
 
 
 async def handle(event: IntentDetected, deps: ActionsDeps) -> list[Output]:
+    if event.payload.outcome is NluOutcome.THROTTLED:
+        return []  # recorded upstream; ingress already told the sender to slow down
     decision = await decide(event, deps)
     payload = ActionCompletedPayload(
         customer=event.payload.customer, business=event.payload.business, intent=event.payload.intent,

@@ -9,8 +9,10 @@ from runtime.kafka import Publisher
 from runtime.ops import add_ops_routes, http_server
 from runtime.redis_client import connect_redis
 from runtime.service import run_service, run_until_stopped
+from runtime.twilio_rest import twilio_client
 from services.ingress.app import IngressDeps, create_app
 from services.ingress.dedup import Deduplicator
+from services.ingress.ratelimit import SenderRateLimiter
 from services.ingress.settings import IngressSettings
 
 log = logging.getLogger("ingress")
@@ -23,14 +25,20 @@ async def serve(stop: asyncio.Event, settings: IngressSettings) -> None:
     async def redis_ready() -> bool:
         return bool(await redis.ping())
 
-    deps = IngressDeps(settings=settings, publisher=publisher, redis=redis,
-                       dedup=Deduplicator(redis, ttl_s=settings.dedup_ttl_s))
+    deps = IngressDeps(
+        settings=settings, publisher=publisher, redis=redis,
+        dedup=Deduplicator(redis, ttl_s=settings.dedup_ttl_s),
+        limiter=SenderRateLimiter(redis, capacity=settings.rate_capacity, refill_per_s=settings.rate_refill_per_s,
+                                  notice_window_s=settings.rate_notice_window_s),
+        twilio=twilio_client(settings.twilio_account_sid, settings.twilio_auth_token.get_secret_value(),
+                             api_base_url=settings.twilio_api_base_url) if settings.receipt_text else None,
+    )
     app = add_ops_routes(create_app(deps), service="ingress",
                          ready_checks={"kafka": publisher.ready, "redis": redis_ready})
     if settings.demo_credentials:
         log.warning("running with the DEMO Twilio credentials: not for real traffic")
     log.info("ingress listening on http://%s:%d, signatures checked against %s",
-             settings.http_host, settings.http_port, settings.public_url)
+             settings.http_host, settings.http_port, settings.public_url or "the request's own URL")
     try:
         await run_until_stopped(stop, http_server(app, host=settings.http_host, port=settings.http_port).serve())
     finally:

@@ -10,21 +10,46 @@ class IngressSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="INGRESS_", frozen=True, extra="ignore", populate_by_name=True)
 
     http_port: int = 8080
-    public_url: str = Field(
+    public_url: str | None = Field(
         "http://127.0.0.1:8080",
-        description="The base URL Twilio calls (and signs): the public one behind a proxy or load balancer",
+        description="The base URL Twilio calls and signs (the public one behind a proxy). Preferred over "
+        "forwarded headers; unset it to rebuild the URL from X-Forwarded-* (trusted proxy) or the request.",
+    )
+    trust_forwarded_headers: bool = Field(
+        False, description="Build the signed URL from X-Forwarded-Proto/Host when public_url is unset"
     )
     twilio_account_sid: str = Field(DEMO_ACCOUNT_SID, validation_alias=shared("TWILIO_ACCOUNT_SID"))
     twilio_auth_token: SecretStr = Field(SecretStr(DEMO_AUTH_TOKEN), validation_alias=shared("TWILIO_AUTH_TOKEN"))
+    twilio_api_base_url: str | None = Field(None, validation_alias=shared("TWILIO_API_BASE_URL"))
     redis_url: str = Field("redis://127.0.0.1:6379/0", validation_alias=shared("REDIS_URL"))
     dedup_ttl_s: int = Field(7 * 24 * 3600, description="How long a MessageSid is remembered for retries")
+
+    max_body_bytes: int = 128 * 1024
+    max_params: int = 64
+    max_body_chars: int = Field(4096, description="WhatsApp's own limit for a message body")
+    max_field_chars: int = 1024
+
+    rate_capacity: int = Field(20, description="Messages a sender may send in a burst")
+    rate_refill_per_s: float = Field(0.2, description="Sustained messages per second per sender")
+    rate_notice_window_s: int = Field(300, description="At most one throttling notice per sender per window")
+    rate_notice_text: str = (
+        "Estás enviando muchos mensajes seguidos. Dame un momento y te respondo enseguida. 🙏"
+    )
+
+    receipt_text: str | None = Field(
+        None, description="Optional receipt (e.g. «Mensaje recibido»); off unless set"
+    )
+    receipt_after_s: float = Field(
+        0.0, description="0: answer the receipt in the webhook's TwiML; N > 0: send it only if no reply "
+        "went out within N seconds"
+    )
 
     @model_validator(mode="after")
     def _no_demo_secrets_in_production(self) -> IngressSettings:
         if self.mode == "production":
             if self.twilio_auth_token.get_secret_value() in ("", DEMO_AUTH_TOKEN):
                 raise ValueError("production mode needs TWILIO_AUTH_TOKEN (the demo token is refused)")
-            if not self.public_url.startswith("https://"):
+            if not self.public_url or not self.public_url.startswith("https://"):
                 raise ValueError("production mode needs INGRESS_PUBLIC_URL, the https URL Twilio calls")
         return self
 

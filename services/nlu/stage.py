@@ -34,6 +34,9 @@ def detect(engine: NluEngine, event: MessageReceived) -> IntentDetected:
         "text": text, "model_version": engine.model_version, "media": payload.media,
         "location": payload.location, "profile_name": payload.profile_name, "received_at": payload.received_at,
     }
+    if payload.throttled:
+        detected = IntentDetectedPayload(outcome=NluOutcome.THROTTLED, intent=None, **common)  # type: ignore[arg-type]
+        return IntentDetected.caused_by(event, stage=STAGE, payload=detected)
     try:
         result = engine.parse(text, reference_time=payload.received_at)
     except EmptyText:

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
+from runtime.twilio_rest import REPLIED_PREFIX
+
 LEDGER_TTL_S = 7 * 24 * 3600
 SID_PREFIX = "responder:sid:"  # read by ingress to link delivery callbacks to their conversation
 
@@ -35,6 +37,7 @@ class ReplyLedger:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.set(self._prefix + reply_id, f"sent:{sid}", ex=LEDGER_TTL_S)
             pipe.set(SID_PREFIX + sid, correlation_id, ex=LEDGER_TTL_S)
+            pipe.set(REPLIED_PREFIX + correlation_id, sid, ex=LEDGER_TTL_S)
             await pipe.execute()
 
     async def record_failed(self, reply_id: str) -> None:

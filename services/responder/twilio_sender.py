@@ -12,6 +12,8 @@ from prometheus_client import Counter
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
+from runtime.twilio_rest import twilio_client
+
 log = logging.getLogger(__name__)
 
 TWILIO_SENDS = Counter("responder_twilio_sends_total", "Twilio send attempts by result", ["result"])
@@ -41,9 +43,7 @@ class TwilioSender:
     @classmethod
     def create(cls, account_sid: str, auth_token: str, *, api_base_url: str | None, attempts: int,
                backoff_s: float, status_callback: str | None) -> TwilioSender:
-        client = Client(account_sid, auth_token)
-        if api_base_url:
-            client.api.base_url = api_base_url.rstrip("/")
+        client = twilio_client(account_sid, auth_token, api_base_url=api_base_url)
         return cls(client, attempts=attempts, backoff_s=backoff_s, status_callback=status_callback)
 
     async def send(self, *, to: str, from_: str, body: str) -> SendResult:

@@ -1,0 +1,65 @@
+"""An ingress app served over real HTTP in the test's loop, on the session's broker and Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from devstack.infra import free_port
+from runtime.kafka import Publisher
+from runtime.ops import http_server
+from services.ingress.app import IngressDeps, create_app
+from services.ingress.dedup import Deduplicator
+from services.ingress.ratelimit import SenderRateLimiter
+from services.ingress.settings import IngressSettings
+
+
+@dataclass
+class RunningIngress:
+    url: str
+    settings: IngressSettings
+    deps: IngressDeps
+
+    @property
+    def webhook(self) -> str:
+        return self.url + "/webhooks/twilio/whatsapp"
+
+
+IngressFactory = Callable[..., contextlib.AbstractAsyncContextManager[RunningIngress]]
+
+
+@pytest.fixture
+def ingress(kafka_bootstrap: str, redis_url: str) -> IngressFactory:
+    @contextlib.asynccontextmanager
+    async def run(**overrides: Any) -> AsyncIterator[RunningIngress]:
+        port = free_port()
+        values: dict[str, Any] = {"kafka_bootstrap_servers": kafka_bootstrap, "redis_url": redis_url,
+                                  "http_port": port, "public_url": f"http://127.0.0.1:{port}"}
+        values.update(overrides)
+        settings = IngressSettings(**values)
+        redis = Redis.from_url(redis_url)
+        publisher = await Publisher.connect(settings, stage="ingress")
+        deps = IngressDeps(settings=settings, publisher=publisher, redis=redis,
+                           dedup=Deduplicator(redis, ttl_s=600),
+                           limiter=SenderRateLimiter(redis, capacity=settings.rate_capacity,
+                                                     refill_per_s=settings.rate_refill_per_s,
+                                                     notice_window_s=settings.rate_notice_window_s))
+        server = http_server(create_app(deps), host="127.0.0.1", port=port)
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            await asyncio.sleep(0.01)
+        try:
+            yield RunningIngress(url=f"http://127.0.0.1:{port}", settings=settings, deps=deps)
+        finally:
+            server.should_exit = True
+            await task
+            await publisher.close()
+            await redis.aclose()
+
+    return run
