@@ -39,7 +39,7 @@ def producer_config(settings: ServiceSettings) -> dict[str, Any]:
         "enable_idempotence": not on_tansu,
         "max_batch_size": TANSU_MAX_BATCH_BYTES if on_tansu else KAFKA_MAX_BATCH_BYTES,
         "linger_ms": 0 if on_tansu else 2,
-        "request_timeout_ms": 10_000,
+        "request_timeout_ms": settings.kafka_request_timeout_ms,
     }
 
 

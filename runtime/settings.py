@@ -31,6 +31,9 @@ class ServiceSettings(BaseSettings):
         description="tansu: one record per batch, no idempotent producer (DESIGN.md section 9); "
         "kafka: batching and the idempotent producer",
     )
+    kafka_request_timeout_ms: int = Field(
+        10_000, description="How long a publish may wait for the broker before it fails"
+    )
     kafka_session_timeout_ms: int = Field(10_000, validation_alias=shared("KAFKA_SESSION_TIMEOUT_MS"))
     kafka_rebalance_timeout_ms: int = Field(10_000, validation_alias=shared("KAFKA_REBALANCE_TIMEOUT_MS"))
     log_level: str = Field("INFO", validation_alias=shared("LOG_LEVEL"))

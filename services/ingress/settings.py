@@ -10,6 +10,9 @@ class IngressSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="INGRESS_", frozen=True, extra="ignore", populate_by_name=True)
 
     http_port: int = 8080
+    kafka_request_timeout_ms: int = Field(
+        5_000, description="Twilio waits 15 s: fail the publish (503, Twilio retries) well before that"
+    )
     public_url: str | None = Field(
         "http://127.0.0.1:8080",
         description="The base URL Twilio calls and signs (the public one behind a proxy). Preferred over "
