@@ -17,7 +17,7 @@ from runtime.kafka import Publisher, connect_consumer
 from runtime.logs import configure_logging
 from runtime.ops import Check, add_ops_routes, http_server
 from runtime.settings import ServiceSettings
-from runtime.stage import Handler, Stage
+from runtime.stage import Handler, RecordProcessor, Stage
 from runtime.tracing import configure_tracing
 
 log = logging.getLogger(__name__)
@@ -78,8 +78,9 @@ async def serve_stage(
     except BaseException:
         await publisher.close()
         raise
-    stage = Stage(name=name, sources=sources, handler=handler, consumer=consumer, publisher=publisher,
-                  max_attempts=settings.max_attempts)
+    processor = RecordProcessor(name=name, sources=sources, handler=handler, publisher=publisher,
+                                max_attempts=settings.max_attempts)
+    stage = Stage(processor, consumer=consumer)
     http = add_ops_routes(app or FastAPI(docs_url=None, redoc_url=None), service=name,
                           ready_checks={"kafka": publisher.ready, **(ready_checks or {})}, alive=stage.alive)
     server = http_server(http, host=settings.http_host, port=settings.http_port)

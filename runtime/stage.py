@@ -16,9 +16,9 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from opentelemetry import trace
 
 from contracts import Topic, dead_letter_topic
@@ -52,14 +52,26 @@ class Output:
 Handler = Callable[[E], Awaitable[Sequence[Output]]]
 
 
-class Stage(Generic[E]):
+class RecordLike(Protocol):
+    """What the processor reads of a record: aiokafka's ConsumerRecord and faust's Message both fit."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Any
+
+
+class RecordProcessor(Generic[E]):
+    """Decode, handle with retries, publish the outputs; dead-letter what cannot be processed."""
+
     def __init__(
         self,
         *,
         name: str,
         sources: Sequence[Topic[E]],
         handler: Handler[E],
-        consumer: AIOKafkaConsumer,
         publisher: Publisher,
         max_attempts: int = 5,
         backoff_base_s: float = 0.2,
@@ -68,14 +80,86 @@ class Stage(Generic[E]):
         self.name = name
         self.sources = {topic.name: topic for topic in sources}
         self.handler = handler
-        self.consumer = consumer
         self.publisher = publisher
         self.max_attempts = max_attempts
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
+        self._tracer = trace.get_tracer(f"orchestrator.{name}")
+
+    async def process(self, record: RecordLike) -> bool:
+        """True when the handler succeeded and its outputs were acknowledged; False when dead-lettered."""
+        EVENTS_CONSUMED.labels(self.name, record.topic).inc()
+        started = time.perf_counter()
+        try:
+            event = self.sources[record.topic].decode(record.value or b"")
+        except ValueError as exc:
+            await self._dead_letter(record, exc, reason="undecodable", attempts=0)
+            return False
+        token = correlation_id.set(event.correlation_id)
+        try:
+            with self._tracer.start_as_current_span(
+                f"{self.name} {record.topic}", context=extract_context(_headers(record)),
+                kind=trace.SpanKind.CONSUMER,
+                attributes={"messaging.system": "kafka", "messaging.destination.name": record.topic,
+                            "event.id": event.event_id, "correlation.id": event.correlation_id},
+            ):
+                return await self._handle_with_retries(record, event)
+        finally:
+            correlation_id.reset(token)
+            STAGE_SECONDS.labels(self.name).observe(time.perf_counter() - started)
+
+    async def _handle_with_retries(self, record: RecordLike, event: E) -> bool:
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                outputs = await self.handler(event)
+                for output in outputs:
+                    await self.publisher.publish(output.topic, output.event)
+                    if (received := _received_at(output.event)) is not None:
+                        END_TO_END_SECONDS.labels(self.name).observe(time.time() - received)
+                return True
+            except PoisonEvent as exc:
+                await self._dead_letter(record, exc, reason="poison", attempts=attempt)
+                return False
+            except Exception as exc:  # a failing handler is retried, then dead-lettered: never lost
+                if attempt == self.max_attempts:
+                    await self._dead_letter(record, exc, reason="exhausted", attempts=attempt)
+                    return False
+                STAGE_RETRIES.labels(self.name).inc()
+                delay = min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1))
+                delay *= random.uniform(0.5, 1.0)
+                log.warning("handler failed (attempt %d/%d), retrying in %.2f s: %s",
+                            attempt, self.max_attempts, delay, exc)
+                await asyncio.sleep(delay)
+        return False
+
+    async def _dead_letter(self, record: RecordLike, exc: BaseException, *, reason: str, attempts: int) -> None:
+        DEAD_LETTERED.labels(self.name, reason).inc()
+        error = f"{type(exc).__name__}: {exc}"
+        log.error("dead-lettering %s[%d]@%d (%s): %s", record.topic, record.partition, record.offset, reason, error)
+        headers = [
+            *_headers(record),
+            ("dlq.error", error[:4000].encode()),
+            ("dlq.reason", reason.encode()),
+            ("dlq.stage", self.name.encode()),
+            ("dlq.topic", record.topic.encode()),
+            ("dlq.partition", str(record.partition).encode()),
+            ("dlq.offset", str(record.offset).encode()),
+            ("dlq.attempts", str(attempts).encode()),
+            ("dlq.traceback", "".join(traceback.format_exception(exc))[-4000:].encode()),
+        ]
+        await self.publisher.publish_raw(dead_letter_topic(self.name), record.value, key=record.key,
+                                         headers=headers)
+
+
+class Stage(Generic[E]):
+    """The aiokafka consumer loop around a `RecordProcessor`: poll, process in order, commit."""
+
+    def __init__(self, processor: RecordProcessor[E], *, consumer: AIOKafkaConsumer) -> None:
+        self.processor = processor
+        self.name = processor.name
+        self.consumer = consumer
         self.last_poll = time.monotonic()
         self._stopping = asyncio.Event()
-        self._tracer = trace.get_tracer(f"orchestrator.{name}")
 
     def alive(self, *, stall_after_s: float = 60.0) -> bool:
         """Liveness: the loop polled recently (an exception that escaped would stop it polling)."""
@@ -90,7 +174,7 @@ class Stage(Generic[E]):
             batches = await self.consumer.getmany(timeout_ms=500, max_records=200)
             for tp, records in batches.items():
                 for record in records:
-                    await self._process(record)
+                    await self.processor.process(record)
                 await self.consumer.commit({tp: records[-1].offset + 1})
                 self._record_lag(tp, records[-1].offset + 1)
 
@@ -99,67 +183,11 @@ class Stage(Generic[E]):
         if highwater is not None:
             CONSUMER_LAG.labels(self.name, tp.topic, str(tp.partition)).set(max(0, highwater - position))
 
-    async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        EVENTS_CONSUMED.labels(self.name, record.topic).inc()
-        started = time.perf_counter()
-        try:
-            event = self.sources[record.topic].decode(record.value or b"")
-        except ValueError as exc:
-            await self._dead_letter(record, exc, reason="undecodable", attempts=0)
-            return
-        token = correlation_id.set(event.correlation_id)
-        try:
-            with self._tracer.start_as_current_span(
-                f"{self.name} {record.topic}", context=extract_context(record.headers),
-                kind=trace.SpanKind.CONSUMER,
-                attributes={"messaging.system": "kafka", "messaging.destination.name": record.topic,
-                            "event.id": event.event_id, "correlation.id": event.correlation_id},
-            ):
-                await self._handle_with_retries(record, event)
-        finally:
-            correlation_id.reset(token)
-            STAGE_SECONDS.labels(self.name).observe(time.perf_counter() - started)
 
-    async def _handle_with_retries(self, record: ConsumerRecord[bytes, bytes], event: E) -> None:
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                outputs = await self.handler(event)
-                for output in outputs:
-                    await self.publisher.publish(output.topic, output.event)
-                    if (received := _received_at(output.event)) is not None:
-                        END_TO_END_SECONDS.labels(self.name).observe(time.time() - received)
-                return
-            except PoisonEvent as exc:
-                await self._dead_letter(record, exc, reason="poison", attempts=attempt)
-                return
-            except Exception as exc:  # a failing handler is retried, then dead-lettered: never lost
-                if attempt == self.max_attempts:
-                    await self._dead_letter(record, exc, reason="exhausted", attempts=attempt)
-                    return
-                STAGE_RETRIES.labels(self.name).inc()
-                delay = min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1))
-                delay *= random.uniform(0.5, 1.0)
-                log.warning("handler failed (attempt %d/%d), retrying in %.2f s: %s",
-                            attempt, self.max_attempts, delay, exc)
-                await asyncio.sleep(delay)
-
-    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], exc: BaseException, *, reason: str,
-                           attempts: int) -> None:
-        DEAD_LETTERED.labels(self.name, reason).inc()
-        error = f"{type(exc).__name__}: {exc}"
-        log.error("dead-lettering %s[%d]@%d (%s): %s", record.topic, record.partition, record.offset, reason, error)
-        headers = [
-            *(record.headers or ()),
-            ("dlq.error", error[:4000].encode()),
-            ("dlq.reason", reason.encode()),
-            ("dlq.stage", self.name.encode()),
-            ("dlq.topic", record.topic.encode()),
-            ("dlq.partition", str(record.partition).encode()),
-            ("dlq.offset", str(record.offset).encode()),
-            ("dlq.attempts", str(attempts).encode()),
-            ("dlq.traceback", "".join(traceback.format_exception(exc))[-4000:].encode()),
-        ]
-        await self.publisher.publish_raw(dead_letter_topic(self.name), record.value, key=record.key, headers=headers)
+def _headers(record: RecordLike) -> list[tuple[str, bytes]]:
+    headers = record.headers or ()
+    items = headers.items() if isinstance(headers, dict) else headers
+    return [(str(k), bytes(v) if v is not None else b"") for k, v in items]
 
 
 def _received_at(event: Event) -> float | None:

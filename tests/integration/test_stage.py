@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from contracts import MessageReceived, MessageReceivedPayload, Topic, dead_letter_topic, inbound_event_id
 from runtime.kafka import Publisher, connect_consumer
 from runtime.settings import ServiceSettings
-from runtime.stage import Output, Stage
+from runtime.stage import Output, RecordProcessor, Stage
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 
@@ -73,8 +73,9 @@ async def test_stage_publishes_commits_retries_and_dead_letters(
 
     publisher = await Publisher.connect(settings, stage=name)
     consumer = await connect_consumer(settings, stage=name, group_id=name, topics=[source.name])
-    stage = Stage(name=name, sources=[source], handler=handler, consumer=consumer, publisher=publisher,
-                  max_attempts=3, backoff_base_s=0.01)
+    processor = RecordProcessor(name=name, sources=[source], handler=handler, publisher=publisher,
+                                max_attempts=3, backoff_base_s=0.01)
+    stage = Stage(processor, consumer=consumer)
     task = asyncio.create_task(stage.run())
     try:
         outputs = await read_raw(kafka_bootstrap, sink.name, 3)
