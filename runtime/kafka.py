@@ -37,7 +37,8 @@ def producer_config(settings: ServiceSettings) -> dict[str, Any]:
         "bootstrap_servers": settings.kafka_bootstrap_servers,
         "acks": "all",
         "enable_idempotence": not on_tansu,
-        "max_batch_size": TANSU_MAX_BATCH_BYTES if on_tansu else KAFKA_MAX_BATCH_BYTES,
+        "max_batch_size": settings.kafka_max_batch_bytes
+        or (TANSU_MAX_BATCH_BYTES if on_tansu else KAFKA_MAX_BATCH_BYTES),
         "linger_ms": 0 if on_tansu else 2,
         "request_timeout_ms": settings.kafka_request_timeout_ms,
     }

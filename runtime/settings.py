@@ -31,6 +31,10 @@ class ServiceSettings(BaseSettings):
         description="tansu: one record per batch, no idempotent producer (DESIGN.md section 9); "
         "kafka: batching and the idempotent producer",
     )
+    kafka_max_batch_bytes: int | None = Field(
+        None, validation_alias=shared("KAFKA_MAX_BATCH_BYTES"),
+        description="Producer batch size; unset: one record per batch on Tansu, 512 KB on Kafka",
+    )
     kafka_request_timeout_ms: int = Field(
         10_000, description="How long a publish may wait for the broker before it fails"
     )

@@ -31,8 +31,7 @@ from runtime.kafka import Publisher
 from runtime.logs import correlation_id
 from runtime.metrics import LATENCY_BUCKETS
 from runtime.twilio_rest import REPLIED_PREFIX
-from services.ingress.dedup import Deduplicator
-from services.ingress.ratelimit import SenderRateLimiter
+from services.ingress.admission import Admission
 from services.ingress.settings import IngressSettings
 from services.ingress.signature import FormParams, signed_url, valid_signature
 from services.ingress.webhook import InvalidWebhook, parse_inbound, parse_status
@@ -55,8 +54,7 @@ class IngressDeps:
     settings: IngressSettings
     publisher: Publisher
     redis: Redis
-    dedup: Deduplicator
-    limiter: SenderRateLimiter
+    admission: Admission
     twilio: Client | None = None
     background: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -145,14 +143,14 @@ def create_app(deps: IngressDeps) -> FastAPI:
         event_id = inbound_event_id(payload.message_sid)
         correlation_id.set(event_id)
         try:
-            if not await deps.dedup.claim(payload.message_sid):
-                WEBHOOKS.labels("whatsapp", "duplicate").inc()
-                return twiml()
-            allowed = await deps.limiter.allow(payload.customer)
-            notice = not allowed and await deps.limiter.first_notice_in_window(payload.customer)
+            admitted = await deps.admission.admit(payload.message_sid, payload.customer)
         except RedisError as exc:
             log.error("Redis unavailable, answering 503 so that Twilio retries: %s", exc)
             raise Rejected(503, "temporarily unavailable, retry later") from None
+        if not admitted.first:
+            WEBHOOKS.labels("whatsapp", "duplicate").inc()
+            return twiml()
+        allowed, notice = admitted.allowed, admitted.notice
         if not allowed:
             payload = payload.model_copy(update={"throttled": True})
         event = MessageReceived(
@@ -213,7 +211,7 @@ def create_app(deps: IngressDeps) -> FastAPI:
 
 async def _release(deps: IngressDeps, message_sid: str) -> None:
     try:
-        await deps.dedup.release(message_sid)
+        await deps.admission.release(message_sid)
     except RedisError as exc:  # the claim expires by itself; Twilio's retry is then published
         log.error("could not release the claim on %s: %s", message_sid, exc)
 

@@ -11,8 +11,7 @@ from runtime.redis_client import connect_redis
 from runtime.service import run_service, run_until_stopped
 from runtime.twilio_rest import twilio_client
 from services.ingress.app import IngressDeps, create_app
-from services.ingress.dedup import Deduplicator
-from services.ingress.ratelimit import SenderRateLimiter
+from services.ingress.admission import Admission
 from services.ingress.settings import IngressSettings
 
 log = logging.getLogger("ingress")
@@ -27,9 +26,8 @@ async def serve(stop: asyncio.Event, settings: IngressSettings) -> None:
 
     deps = IngressDeps(
         settings=settings, publisher=publisher, redis=redis,
-        dedup=Deduplicator(redis, ttl_s=settings.dedup_ttl_s),
-        limiter=SenderRateLimiter(redis, capacity=settings.rate_capacity, refill_per_s=settings.rate_refill_per_s,
-                                  notice_window_s=settings.rate_notice_window_s),
+        admission=Admission(redis, dedup_ttl_s=settings.dedup_ttl_s, capacity=settings.rate_capacity,
+                            refill_per_s=settings.rate_refill_per_s, notice_window_s=settings.rate_notice_window_s),
         twilio=twilio_client(settings.twilio_account_sid, settings.twilio_auth_token.get_secret_value(),
                              api_base_url=settings.twilio_api_base_url) if settings.receipt_text else None,
     )

@@ -10,6 +10,11 @@ class IngressSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="INGRESS_", frozen=True, extra="ignore", populate_by_name=True)
 
     http_port: int = 8080
+    kafka_max_batch_bytes: int | None = Field(
+        512 * 1024,
+        description="Batches even on Tansu: awaited sends racing for one-record batches turn p99 into seconds, "
+        "and nothing reads message.received's end offsets (lag uses the fetch high watermark)",
+    )
     kafka_request_timeout_ms: int = Field(
         5_000, description="Twilio waits 15 s: fail the publish (503, Twilio retries) well before that"
     )

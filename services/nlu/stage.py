@@ -35,14 +35,14 @@ def detect(engine: NluEngine, event: MessageReceived) -> IntentDetected:
         "location": payload.location, "profile_name": payload.profile_name, "received_at": payload.received_at,
     }
     if payload.throttled:
-        detected = IntentDetectedPayload(outcome=NluOutcome.THROTTLED, intent=None, **common)  # type: ignore[arg-type]
+        detected = IntentDetectedPayload(outcome=NluOutcome.THROTTLED, intent=None, **common)
         return IntentDetected.caused_by(event, stage=STAGE, payload=detected)
     try:
         result = engine.parse(text, reference_time=payload.received_at)
     except EmptyText:
         outcome = (NluOutcome.MEDIA_ONLY if payload.media else
                    NluOutcome.LOCATION if payload.location else NluOutcome.EMPTY)
-        detected = IntentDetectedPayload(outcome=outcome, intent=None, **common)  # type: ignore[arg-type]
+        detected = IntentDetectedPayload(outcome=outcome, intent=None, **common)
     else:
         detected = IntentDetectedPayload(
             outcome=NluOutcome.CLASSIFIED,
@@ -54,7 +54,7 @@ def detect(engine: NluEngine, event: MessageReceived) -> IntentDetected:
                 for e in result.entities
             ),
             latency_ms=(time.perf_counter() - started) * 1000,
-            **common,  # type: ignore[arg-type]
+            **common,
         )
     return IntentDetected.caused_by(event, stage=STAGE, payload=detected)
 

@@ -15,8 +15,7 @@ from devstack.infra import free_port
 from runtime.kafka import Publisher
 from runtime.ops import http_server
 from services.ingress.app import IngressDeps, create_app
-from services.ingress.dedup import Deduplicator
-from services.ingress.ratelimit import SenderRateLimiter
+from services.ingress.admission import Admission
 from services.ingress.settings import IngressSettings
 
 
@@ -46,10 +45,9 @@ def ingress(kafka_bootstrap: str, redis_url: str) -> IngressFactory:
         redis = Redis.from_url(redis_url)
         publisher = await Publisher.connect(settings, stage="ingress")
         deps = IngressDeps(settings=settings, publisher=publisher, redis=redis,
-                           dedup=Deduplicator(redis, ttl_s=600),
-                           limiter=SenderRateLimiter(redis, capacity=settings.rate_capacity,
-                                                     refill_per_s=settings.rate_refill_per_s,
-                                                     notice_window_s=settings.rate_notice_window_s))
+                           admission=Admission(redis, dedup_ttl_s=600, capacity=settings.rate_capacity,
+                                               refill_per_s=settings.rate_refill_per_s,
+                                               notice_window_s=settings.rate_notice_window_s))
         server = http_server(create_app(deps), host="127.0.0.1", port=port)
         task = asyncio.create_task(server.serve())
         while not server.started:  # noqa: ASYNC110 - uvicorn only exposes a flag

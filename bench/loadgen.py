@@ -1,0 +1,120 @@
+"""A small HTTP/1.1 load generator on raw asyncio sockets (keep-alive), light enough to share 2 cores.
+
+Closed loop (`run_closed`): C connections send back to back, for throughput. Open loop
+(`run_open`): requests start at a fixed rate whatever the latency, for honest tail latency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+RequestFactory = Callable[[int], tuple[str, bytes, dict[str, str]]]  # i → (path, body, headers)
+
+
+@dataclass
+class Result:
+    count: int
+    seconds: float
+    latencies_ms: list[float]
+    statuses: dict[int, int]
+
+    @property
+    def rps(self) -> float:
+        return self.count / self.seconds
+
+    def pct(self, p: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))]
+
+    def line(self, label: str) -> str:
+        return (f"{label:<34} {self.rps:8.0f} req/s  p50 {self.pct(50):6.2f} ms  p99 {self.pct(99):7.2f} ms  "
+                f"max {max(self.latencies_ms):7.1f} ms  statuses {dict(sorted(self.statuses.items()))}")
+
+
+def _encode(host: str, path: str, body: bytes, headers: dict[str, str]) -> bytes:
+    head = [f"POST {path} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}"]
+    head += [f"{k}: {v}" for k, v in headers.items()]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+async def _read_response(reader: asyncio.StreamReader) -> int:
+    status_line = await reader.readline()
+    status = int(status_line.split()[1])
+    length = 0
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b"\n", b""):
+            break
+        name, _, value = line.decode("latin-1").partition(":")
+        if name.lower() == "content-length":
+            length = int(value.strip())
+    if length:
+        await reader.readexactly(length)
+    return status
+
+
+async def run_closed(url: str, make: RequestFactory, *, total: int, connections: int) -> Result:
+    parts = urlsplit(url)
+    host = parts.netloc
+    counter = iter(range(total))
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        for i in counter:
+            path, body, headers = make(i)
+            started = time.perf_counter()
+            writer.write(_encode(host, path, body, headers))
+            status = await _read_response(reader)
+            latencies.append((time.perf_counter() - started) * 1000)
+            statuses[status] = statuses.get(status, 0) + 1
+        writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    return Result(len(latencies), time.perf_counter() - started, latencies, statuses)
+
+
+async def run_open(url: str, make: RequestFactory, *, rate: float, seconds: float, connections: int = 64) -> Result:
+    """Start `rate` requests per second for `seconds`, each on an idle pooled connection."""
+    parts = urlsplit(url)
+    host = parts.netloc
+    pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+    for _ in range(connections):
+        pool.put_nowait(await asyncio.open_connection(parts.hostname, parts.port))
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+
+    async def one(i: int, scheduled: float) -> None:
+        reader, writer = await pool.get()
+        path, body, headers = make(i)
+        writer.write(_encode(host, path, body, headers))
+        status = await _read_response(reader)
+        latencies.append((time.perf_counter() - scheduled) * 1000)  # includes any wait for a connection
+        statuses[status] = statuses.get(status, 0) + 1
+        pool.put_nowait((reader, writer))
+
+    total = int(rate * seconds)
+    start = time.perf_counter()
+    tasks = []
+    for i in range(total):
+        scheduled = start + i / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i, scheduled)))
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - start
+    while not pool.empty():
+        pool.get_nowait()[1].close()
+    return Result(len(latencies), elapsed, latencies, statuses)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)

@@ -1,0 +1,154 @@
+"""`NluEngine`: intent classifier + entity rules, answering in Rasa's `/model/parse` shape."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict
+
+from .classifier import IntentClassifier
+from .entities import PACKAGE_EXTRACTOR, Entity, EntityExtractor
+from .errors import EmptyText, InvalidConfig, NaiveReferenceTime
+from .packages import WEAK_CONFIDENCE, PackageMatcher
+from .training_data import load_training_data
+
+DEFAULT_DATA_PATH = Path(__file__).resolve().parent.parent / "data" / "nlu.yml"
+DEMO_CATALOGUE: tuple[str, ...] = ("Clase suelta", "Pack 5 clases", "Pack 10 clases", "Mensualidad ilimitada")
+# Intents for which a weak package cue ("una clase") is still read as a package.
+PACKAGE_INTENTS = frozenset({"consultar_paquetes", "pagar_servicio"})
+# Intents whose open date references ("el lunes", "el 20/11") point to the past.
+PAST_INTENTS = frozenset({"consultar_historial"})
+RANKING_LENGTH = 10
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """Business settings the entity rules need. Opening hours are [opens_at, closes_at)."""
+
+    timezone: str = "America/Mexico_City"
+    opens_at: time = time(7, 0)
+    closes_at: time = time(21, 0)
+    zone: ZoneInfo = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        try:
+            zone = ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise InvalidConfig(f"unknown time zone {self.timezone!r}") from error
+        if not self.opens_at < self.closes_at:
+            raise InvalidConfig(f"opening hours must open before they close: {self.opens_at}-{self.closes_at}")
+        object.__setattr__(self, "zone", zone)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class IntentPrediction(_Frozen):
+    name: str
+    confidence: float
+
+
+class EntityPrediction(_Frozen):
+    entity: str
+    value: str
+    start: int
+    end: int
+    confidence_entity: float | None = None
+    extractor: str
+
+
+class ParseResult(_Frozen):
+    """Same fields as Rasa's `POST /model/parse` response."""
+
+    text: str
+    intent: IntentPrediction
+    intent_ranking: tuple[IntentPrediction, ...]
+    entities: tuple[EntityPrediction, ...]
+
+
+class NluEngine:
+    """Understands one Spanish WhatsApp message at a time; build it with `NluEngine.train`."""
+
+    def __init__(
+        self,
+        classifier: IntentClassifier,
+        extractor: EntityExtractor,
+        config: EngineConfig,
+        model_version: str,
+    ) -> None:
+        self.classifier = classifier
+        self.config = config
+        self.model_version = model_version
+        self._extractor = extractor
+
+    @classmethod
+    def train(
+        cls,
+        data_path: Path | str = DEFAULT_DATA_PATH,
+        *,
+        catalogue: Sequence[str] = DEMO_CATALOGUE,
+        config: EngineConfig | None = None,
+    ) -> NluEngine:
+        """Train on a Rasa NLU YAML file (a few seconds on one CPU, deterministic)."""
+        config = config or EngineConfig()
+        data = load_training_data(data_path)
+        classifier = IntentClassifier.train(
+            [example.text for example in data.examples],
+            [example.intent for example in data.examples],
+        )
+        extractor = EntityExtractor(
+            PackageMatcher(catalogue, data.synonyms),
+            opens=config.opens_at,
+            closes=config.closes_at,
+        )
+        digest = hashlib.sha256(Path(data_path).read_bytes()).hexdigest()
+        return cls(classifier, extractor, config, model_version=f"builtin-{digest[:12]}")
+
+    def parse(self, text: str, *, reference_time: datetime) -> ParseResult:
+        """Intent and entities of `text`; relative dates are resolved against `reference_time`.
+
+        `reference_time` is the message's own timestamp (tz-aware), converted to the business
+        time zone, so replaying an old message gives the answer it got then.
+        Raises `EmptyText` for empty or whitespace-only text instead of guessing an intent.
+        """
+        if not text.strip():
+            raise EmptyText("nothing to classify: the message has no text")
+        if reference_time.tzinfo is None or reference_time.utcoffset() is None:
+            raise NaiveReferenceTime(f"reference_time must be timezone-aware, got {reference_time!r}")
+        today = reference_time.astimezone(self.config.zone).date()
+        ranking = [
+            IntentPrediction(name=name, confidence=confidence)
+            for name, confidence in self.classifier.rank(text)[:RANKING_LENGTH]
+        ]
+        intent = ranking[0].name
+        found = self._extractor.extract(text, today, past=intent in PAST_INTENTS)
+        entities = [_prediction(entity) for entity in found if _keep(entity, intent)]
+        return ParseResult(
+            text=text,
+            intent=ranking[0],
+            intent_ranking=tuple(ranking),
+            entities=tuple(entities),
+        )
+
+
+def _keep(entity: Entity, intent: str) -> bool:
+    """Weak package cues ("una clase") count only when the message is about packages or paying."""
+    weak_package = entity.extractor == PACKAGE_EXTRACTOR and entity.confidence <= WEAK_CONFIDENCE
+    return not weak_package or intent in PACKAGE_INTENTS
+
+
+def _prediction(entity: Entity) -> EntityPrediction:
+    return EntityPrediction(
+        entity=entity.entity,
+        value=entity.value,
+        start=entity.start,
+        end=entity.end,
+        confidence_entity=entity.confidence,
+        extractor=entity.extractor,
+    )
