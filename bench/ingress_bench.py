@@ -21,11 +21,11 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.loadgen import Result, run_closed, run_open  # noqa: E402
-from devstack import infra  # noqa: E402
-from devstack.webhooks import inbound_params, new_message_sid, sign  # noqa: E402
-from runtime.kafka import all_topic_specs, ensure_topics  # noqa: E402
-from runtime.settings import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN  # noqa: E402
+from bench.loadgen import Result, run_closed, run_open
+from devstack import infra
+from devstack.webhooks import inbound_params, new_message_sid, sign
+from runtime.kafka import all_topic_specs, ensure_topics
+from runtime.settings import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
 
 BARE_APP = """
 from fastapi import FastAPI, Request, Response

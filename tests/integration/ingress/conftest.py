@@ -14,8 +14,8 @@ from redis.asyncio import Redis
 from devstack.infra import free_port
 from runtime.kafka import Publisher
 from runtime.ops import http_server
-from services.ingress.app import IngressDeps, create_app
 from services.ingress.admission import Admission
+from services.ingress.app import IngressDeps, create_app
 from services.ingress.settings import IngressSettings
 
 
