@@ -68,6 +68,10 @@ ALL_TOPICS: tuple[Topic[Any], ...] = (
 
 STAGES: tuple[str, ...] = ("nlu", "actions", "responder", "logger")
 
+# The changelog of the actions stage's dialogue-state table (faust app id "actions", table "dialogue"):
+# the dialogue state of every conversation, recovered from Kafka by a restarted or rescaled worker.
+DIALOGUE_CHANGELOG = "actions-dialogue-changelog"
+
 
 def dead_letter_topic(stage: str) -> str:
     """The dead-letter topic of a consuming stage: records it could not process, with the error."""

@@ -19,7 +19,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from contracts import ALL_TOPICS, Topic, dead_letter_topic
 from contracts.events import Event
-from contracts.topics import STAGES
+from contracts.topics import DIALOGUE_CHANGELOG, INTENT_DETECTED, STAGES
 from runtime.errors import DependencyUnreachable
 from runtime.metrics import EVENTS_PRODUCED
 from runtime.settings import ServiceSettings
@@ -128,6 +128,7 @@ def all_topic_specs(partitions: int | None = None) -> list[tuple[str, int]]:
     """Every topic of the system with its partition count, dead-letter topics included."""
     specs = [(topic.name, partitions or topic.partitions) for topic in ALL_TOPICS]
     specs += [(dead_letter_topic(stage), partitions or 1) for stage in STAGES]
+    specs.append((DIALOGUE_CHANGELOG, partitions or INTENT_DETECTED.partitions))  # co-partitioned with its source
     return specs
 
 
