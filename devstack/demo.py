@@ -11,6 +11,10 @@ from devstack.infra import InfraError
 from devstack.stack import DEMO_BUSINESS_NUMBER, Stack, StackConfig, StackError
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     run_dir = Path(".run/demo").resolve()
     config = StackConfig.from_environment(run_dir)
@@ -44,7 +48,8 @@ Ready. Everything below runs on this machine; Ctrl-C stops all of it.
 
 Try it:  .venv/bin/python -m devstack.say "hola"     (signs and posts a webhook, prints the reply)
 """)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    for sig in (signal.SIGINT, signal.SIGTERM):  # explicit: a backgrounded demo inherits SIGINT ignored
+        signal.signal(sig, _interrupt)
     try:
         while True:
             for name, code in stack.procs.failed():
