@@ -19,6 +19,8 @@ def main() -> int:
     run_dir = Path(".run/demo").resolve()
     config = StackConfig.from_environment(run_dir)
     stack = Stack(config)
+    for sig in (signal.SIGINT, signal.SIGTERM):  # explicit: a backgrounded demo inherits SIGINT ignored
+        signal.signal(sig, _interrupt)
     print("Starting the WhatsApp orchestrator demo…")
     try:
         stack.start(progress=True)
@@ -48,8 +50,6 @@ Ready. Everything below runs on this machine; Ctrl-C stops all of it.
 
 Try it:  .venv/bin/python -m devstack.say "hola"     (signs and posts a webhook, prints the reply)
 """)
-    for sig in (signal.SIGINT, signal.SIGTERM):  # explicit: a backgrounded demo inherits SIGINT ignored
-        signal.signal(sig, _interrupt)
     try:
         while True:
             for name, code in stack.procs.failed():
