@@ -13,6 +13,8 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, field_validator
 
+from contracts.dialogue import DialogueUpdate
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -164,6 +166,7 @@ class ApiError(_Frozen):
     kind: Literal["validation", "not_found", "conflict", "unauthorized", "unavailable"]
     message: str
     status: int | None = None
+    code: Annotated[str | None, Field(description="The business API's error code, e.g. slot_full")] = None
 
 
 class ActionCompletedPayload(_Frozen):
@@ -176,6 +179,10 @@ class ActionCompletedPayload(_Frozen):
     reply_data: dict[str, JsonValue] = Field(default_factory=dict)
     user_text: str = ""
     error: ApiError | None = None
+    dialogue: Annotated[
+        DialogueUpdate | None,
+        Field(description="The dialogue state the decision leaves (flow, slots, awaiting, pending, offered)"),
+    ] = None
 
 
 class ActionCompleted(Event):

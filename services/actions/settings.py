@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from runtime.settings import ServiceSettings, shared
+
+DEFAULT_ENDPOINTS_FILE = Path(__file__).parent / "endpoints.yaml"
 
 
 class ActionsSettings(ServiceSettings):
@@ -14,6 +18,15 @@ class ActionsSettings(ServiceSettings):
     business_api_token: SecretStr = Field(
         SecretStr("demo-business-token"), validation_alias=shared("BUSINESS_API_TOKEN")
     )
-    business_api_timeout_s: float = 5.0
-    business_api_retries: int = 3
+    business_api_timeout_s: float = Field(5.0, description="Default per-call timeout (endpoints.yaml may override)")
+    business_api_retries: int = Field(3, ge=0, description="Retries of an idempotent call after the first attempt")
+    business_api_backoff_s: float = Field(0.2, gt=0, description="First retry delay; doubles, with jitter")
+    business_api_backoff_max_s: float = Field(2.0, gt=0, description="Cap of one retry delay")
+    circuit_failure_threshold: int = Field(
+        5, ge=1, description="Consecutive calls failing as unavailable that open the circuit breaker"
+    )
+    circuit_reset_s: float = Field(30.0, gt=0, description="Cool-down before an open circuit lets one trial call")
+    endpoints_file: Path = Field(DEFAULT_ENDPOINTS_FILE, description="YAML mapping of operations to endpoints")
     confidence_threshold: float = Field(0.45, description="Below it the bot asks instead of guessing")
+    flow_idle_s: float = Field(900.0, gt=0, description="An unfinished flow left idle this long is dropped")
+    timezone: str = Field("America/Mexico_City", validation_alias=shared("BUSINESS_TIMEZONE"))

@@ -1,0 +1,128 @@
+"""The actions stage as a faust app: one agent over `intent.detected`, dialogue state in a Table.
+
+The Table's changelog lives in Kafka (`actions-dialogue-changelog`, co-partitioned with
+`intent.detected`), so a restarted or rescaled worker recovers every conversation from Kafka
+alone. Per record the agent: reads the conversation's state, calls the pure-ish `handle`,
+publishes `action.completed` and waits for the broker's acknowledgement, and only then writes
+the new state. A crash between the two replays the record: the business call carries an
+idempotency key derived from the event id and the output has a derived id, so nothing is done
+twice; a state that already applied the event skips it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import faust
+from faust.types import EventT, StreamT
+
+from contracts import INTENT_DETECTED, IntentDetected
+from contracts.dialogue import DialogueState
+from contracts.topics import DIALOGUE_CHANGELOG
+from runtime.kafka import KAFKA_MAX_BATCH_BYTES, TANSU_MAX_BATCH_BYTES, Publisher
+from runtime.ops import http_server, ops_app
+from runtime.stage import Output, RecordProcessor
+from services.actions.policy import STAGE, ActionsDeps, handle
+from services.actions.settings import ActionsSettings
+
+log = logging.getLogger(__name__)
+
+APP_ID = "actions"
+TABLE = "dialogue"
+assert DIALOGUE_CHANGELOG == f"{APP_ID}-{TABLE}-changelog"
+
+
+def faust_settings(settings: ActionsSettings) -> dict[str, Any]:
+    on_tansu = settings.kafka_profile == "tansu"
+    brokers = ";".join(f"kafka://{b.strip()}" for b in settings.kafka_bootstrap_servers.split(","))
+    return {
+        "broker": brokers,
+        "store": "memory://",
+        "topic_partitions": INTENT_DETECTED.partitions,
+        "topic_allow_declare": True,
+        "producer_acks": -1,
+        # DESIGN.md section 9: on Tansu one record per batch, or Table recovery reads wrong end offsets.
+        "producer_max_batch_size": TANSU_MAX_BATCH_BYTES if on_tansu else KAFKA_MAX_BATCH_BYTES,
+        "broker_session_timeout": settings.kafka_session_timeout_ms / 1000,
+        "broker_rebalance_timeout": settings.kafka_rebalance_timeout_ms / 1000,
+        "broker_heartbeat_interval": max(1.0, settings.kafka_session_timeout_ms / 5000),
+        "broker_commit_every": 1,
+        "broker_commit_interval": 1.0,
+        "consumer_auto_offset_reset": "earliest",
+        "processing_guarantee": "at_least_once",
+        "table_standby_replicas": 0,
+        "web_enabled": False,
+        "value_serializer": "json",
+        "key_serializer": "json",
+    }
+
+
+class DialogueWorker:
+    """Everything the agent needs, built on faust's event loop once the worker starts."""
+
+    def __init__(self, app: faust.App, settings: ActionsSettings, deps: ActionsDeps) -> None:
+        self.app = app
+        self.settings = settings
+        self.deps = deps
+        self.ready = asyncio.Event()
+        self.processor: RecordProcessor[IntentDetected] | None = None
+        self.publisher: Publisher | None = None
+        self.last_beat = time.monotonic()
+        self.crashed = False
+        self._pending: dict[str, DialogueState] = {}
+        self.source = app.topic(INTENT_DETECTED.name, key_type=bytes, value_type=bytes,
+                                key_serializer="raw", value_serializer="raw")
+        self.table = app.Table(TABLE, default=None, partitions=INTENT_DETECTED.partitions)
+        app.agent(self.source, name="dialogue")(self.run)
+        app.task(self.start_side_services)
+        app.timer(5.0)(self.beat)
+
+    def alive(self) -> bool:
+        return not self.crashed and time.monotonic() - self.last_beat < 60.0
+
+    async def beat(self) -> None:
+        self.last_beat = time.monotonic()
+
+    async def start_side_services(self) -> None:
+        self.publisher = await Publisher.connect(self.settings, stage=STAGE)
+        self.processor = RecordProcessor(name=STAGE, sources=[INTENT_DETECTED], handler=self.handle,
+                                         publisher=self.publisher, max_attempts=self.settings.max_attempts)
+        self.ready.set()
+        checks = {"kafka": self.publisher.ready, "business_api": self.deps.business_api.ready}
+        server = http_server(ops_app(service=STAGE, ready_checks=checks, alive=self.alive),
+                             host=self.settings.http_host, port=self.settings.http_port)
+        log.info("actions serving http://%s:%d", self.settings.http_host, self.settings.http_port)
+        await server.serve()
+
+    def state_of(self, conversation_id: str) -> DialogueState:
+        stored = self.table.get(conversation_id)
+        if stored is None:
+            return DialogueState.empty(conversation_id)
+        return DialogueState.model_validate(stored)
+
+    async def handle(self, event: IntentDetected) -> list[Output]:
+        new_state, outputs = await handle(self.state_of(event.conversation_id), event, self.deps)
+        self._pending[event.event_id] = new_state
+        return outputs
+
+    async def run(self, stream: StreamT[bytes]) -> None:
+        await self.ready.wait()
+        assert self.processor is not None
+        try:
+            event: EventT[bytes]
+            async for event in stream.events():
+                self._pending.clear()
+                if await self.processor.process(event.message):
+                    for new_state in self._pending.values():
+                        self.table[new_state.conversation_id] = new_state.model_dump(mode="json")
+        except BaseException:
+            self.crashed = True
+            raise
+
+
+def create_app(settings: ActionsSettings, deps: ActionsDeps) -> tuple[faust.App, DialogueWorker]:
+    app = faust.App(APP_ID, **faust_settings(settings))
+    return app, DialogueWorker(app, settings, deps)

@@ -1,0 +1,192 @@
+"""What every flow shares: the dependencies, the turn's context, the decision a step returns."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from pydantic import JsonValue
+
+from contracts import ActionOutcome, ApiError, IntentDetected, derive_event_id
+from contracts.dialogue import DialogueState, DialogueUpdate, Offer, PendingConfirmation
+from services.actions.business_api import BusinessApi, BusinessApiError
+from services.actions.endpoints import Operation
+from services.actions.settings import ActionsSettings
+from services.actions.understanding import fold as fold_words
+
+ENTITY_TYPES = ("fecha", "hora", "paquete", "email", "nombre", "referencia")
+PAST_LOOKING_INTENTS = frozenset({"consultar_historial"})
+WEEKDAY_WORDS = ("lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo")
+
+
+@dataclass(frozen=True)
+class ActionsDeps:
+    """What the policy needs from the outside; the composition root builds it from settings."""
+
+    business_api: BusinessApi
+    confidence_threshold: float = 0.45
+    flow_idle_s: float = 900.0
+    timezone: str = "America/Mexico_City"
+
+    @classmethod
+    def from_settings(cls, settings: ActionsSettings, business_api: BusinessApi) -> ActionsDeps:
+        return cls(business_api=business_api, confidence_threshold=settings.confidence_threshold,
+                   flow_idle_s=settings.flow_idle_s, timezone=settings.timezone)
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class Context:
+    """One customer message and everything a flow may read while deciding about it."""
+
+    event: IntentDetected
+    state: DialogueState
+    deps: ActionsDeps
+
+    @property
+    def text(self) -> str:
+        return self.event.payload.text
+
+    @property
+    def intent(self) -> str | None:
+        return self.event.payload.intent
+
+    @cached_property
+    def today(self) -> dt.date:
+        """The business's date when the message arrived (never the wall clock: replays agree)."""
+        return self.event.payload.received_at.astimezone(self.deps.zone).date()
+
+    @cached_property
+    def entities(self) -> dict[str, str]:
+        """The last value of each entity type in the message ("no el viernes, el sábado" → sábado)."""
+        found: dict[str, str] = {}
+        for entity in self.event.payload.entities:
+            if entity.entity in ENTITY_TYPES and entity.value is not None:
+                found[entity.entity] = str(entity.value)
+        if "fecha" in found:
+            found["fecha"] = self._forward(found["fecha"])
+        return found
+
+    def _forward(self, fecha: str) -> str:
+        """NLU reads a bare weekday backwards when it takes the message for a history question
+        ("la del lunes" → last Monday); nothing the actions stage does with a date looks back, so
+        such a weekday means the next one."""
+        if self.intent not in PAST_LOOKING_INTENTS:
+            return fecha
+        try:
+            day = dt.date.fromisoformat(fecha)
+        except ValueError:
+            return fecha
+        said = next((fold_words(self.text[e.start:e.end]) for e in self.event.payload.entities
+                     if e.entity == "fecha" and e.start is not None and e.end is not None), "")
+        if day >= self.today or not any(name in said for name in WEEKDAY_WORDS):
+            return fecha
+        ahead = (day.weekday() - self.today.weekday() - 1) % 7 + 1
+        return (self.today + dt.timedelta(days=ahead)).isoformat()
+
+    def idempotency_key(self, action: str) -> str:
+        """Derived from the message's event id: replaying it sends the same key, so nothing happens twice."""
+        return derive_event_id(self.event.event_id, f"actions:{action}")
+
+    async def call(self, operation: Operation, params: Mapping[str, Any] | None = None, *,
+                   idempotent_action: str | None = None) -> Any:
+        key = self.idempotency_key(idempotent_action) if idempotent_action else None
+        return await self.deps.business_api.call(operation, params, client_phone=self.event.payload.customer,
+                                                 idempotency_key=key)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the stage concluded about one message: the action.completed it publishes."""
+
+    action: str
+    outcome: ActionOutcome
+    template: str
+    data: dict[str, Any] = field(default_factory=dict)
+    dialogue: DialogueUpdate = field(default_factory=DialogueUpdate)
+    error: ApiError | None = None
+    intent: str | None = None
+    """The intent the decision served (the flow's, when "sí" confirmed a cancellation); None: NLU's."""
+    drops_interrupted: bool = False
+    """The customer closed the conversation or declined to resume: forget the flow put aside."""
+
+    def with_data(self, **extra: Any) -> Decision:
+        return replace(self, data={**self.data, **extra})
+
+    def with_dialogue(self, dialogue: DialogueUpdate) -> Decision:
+        return replace(self, dialogue=dialogue)
+
+
+class Flow(Protocol):
+    """A multi-turn task: collects its slots, maybe asks for confirmation, then calls the API."""
+
+    name: str
+    extra_yes: tuple[str, ...]
+
+    def extract(self, ctx: Context, slots: Mapping[str, JsonValue], offered: Sequence[Offer],
+                awaiting: str | None) -> dict[str, JsonValue]:
+        """The values this message gives the flow, read in the context of what was asked."""
+        ...
+
+    def merge(self, slots: Mapping[str, JsonValue], found: Mapping[str, JsonValue]) -> dict[str, JsonValue]:
+        """The slots after this message's values (a correction may drop values that depended on the old one)."""
+        ...
+
+    async def step(self, ctx: Context, slots: dict[str, JsonValue], *, not_understood: bool = False) -> Decision:
+        """The next move with these slots: ask for what is missing, confirm, or act."""
+        ...
+
+    async def confirmed(self, ctx: Context, pending: PendingConfirmation) -> Decision:
+        ...
+
+    def reconfirm(self, ctx: Context, pending: PendingConfirmation) -> Decision:
+        """The pending question again, for an answer that was neither yes nor no."""
+        ...
+
+    def declined(self, ctx: Context, pending: PendingConfirmation) -> Decision:
+        ...
+
+
+def api_error_of(error: BusinessApiError) -> ApiError:
+    return ApiError(kind=error.kind, message=error.message, status=error.status, code=error.code)
+
+
+def api_failure(action: str, error: BusinessApiError, *, dialogue: DialogueUpdate,
+                **data: Any) -> Decision:
+    """The reply for a failed call: FAILED, the error with the API's code, and a template that explains it."""
+    return Decision(action, ActionOutcome.FAILED, "api_error",
+                    _clean({"kind": error.kind, "code": error.code, "operation": error.operation, **data}),
+                    dialogue, api_error_of(error))
+
+
+def failed(action: str, error: BusinessApiError, shown: Decision) -> Decision:
+    """A failed call whose reply is another decision's (e.g. "full" answered by offering other times)."""
+    return Decision(action, ActionOutcome.FAILED, shown.template, shown.data, shown.dialogue, api_error_of(error))
+
+
+def asking(action: str, template: str, dialogue: DialogueUpdate, **data: Any) -> Decision:
+    return Decision(action, ActionOutcome.NEEDS_INPUT, template, _clean(data), dialogue)
+
+
+def confirming(action: str, template: str, dialogue: DialogueUpdate, **data: Any) -> Decision:
+    return Decision(action, ActionOutcome.NEEDS_CONFIRMATION, template, _clean(data), dialogue)
+
+
+def done(action: str, template: str, **data: Any) -> Decision:
+    return Decision(action, ActionOutcome.SUCCEEDED, template, _clean(data), DialogueUpdate())
+
+
+def _clean(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Leave out empty flags so reply_data only says what is true."""
+    return {key: value for key, value in data.items() if value is not None and value is not False}
+
+
+def without(slots: Mapping[str, JsonValue], *names: str) -> dict[str, JsonValue]:
+    return {key: value for key, value in slots.items() if key not in names}

@@ -1,0 +1,114 @@
+"""actualizar_perfil: which field (e-mail or name) → its new value (from the entity, or asked) →
+checked here first (an invalid e-mail is asked again with the reason) → `PATCH /client/me`.
+
+Slots: `campo` (`email` or `nombre`), `email`, `nombre`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import JsonValue
+
+from contracts import ActionOutcome
+from contracts.dialogue import DialogueUpdate, Offer, PendingConfirmation
+from services.actions import understanding
+from services.actions.business_api import BusinessApiError
+from services.actions.endpoints import Operation
+from services.actions.flows.base import Context, Decision, api_failure, asking, done, failed, without
+
+FLOW = "actualizar_perfil"
+FIELDS = {"email": "email", "nombre": "name"}  # slot → the API's field
+FREE_TEXT = frozenset({"email", "nombre"})
+"""Slots whose value is whatever the customer types when asked (NLU cannot label a bare name)."""
+
+
+class ProfileFlow:
+    name = FLOW
+    extra_yes: tuple[str, ...] = ()
+
+    def extract(self, ctx: Context, slots: Mapping[str, JsonValue], offered: Sequence[Offer],
+                awaiting: str | None) -> dict[str, JsonValue]:
+        entities = ctx.entities
+        if "email" in entities:
+            return {"campo": "email", "email": entities["email"]}
+        if "nombre" in entities:
+            return {"campo": "nombre", "nombre": entities["nombre"]}
+        if awaiting == "email" and (typed := understanding.email_candidate(ctx.text)) is not None:
+            return {"email": typed}
+        if awaiting == "nombre" and not _other_request(ctx) and not _answer_or_abandon(ctx.text) \
+                and (name := understanding.name_candidate(ctx.text)):
+            return {"nombre": name}
+        field = understanding.profile_field_in(ctx.text)
+        if field is None and awaiting == "campo":
+            field = {1: "email", 2: "nombre"}.get(understanding.ordinal(ctx.text) or 0)
+        return {"campo": field} if field else {}
+
+    def merge(self, slots: Mapping[str, JsonValue], found: Mapping[str, JsonValue]) -> dict[str, JsonValue]:
+        if "campo" in found and found["campo"] != slots.get("campo"):
+            return dict(found)
+        return {**slots, **found}
+
+    async def step(self, ctx: Context, slots: dict[str, JsonValue], *, not_understood: bool = False) -> Decision:
+        field = slots.get("campo")
+        if field not in FIELDS:
+            return asking("ask_profile_field", "ask_profile_field",
+                          DialogueUpdate(flow=FLOW, slots={}, awaiting="campo"), not_understood=not_understood)
+        field = str(field)
+        value = slots.get(field)
+        if value is None:
+            return await self._ask(ctx, field, slots, not_understood=not_understood)
+        value = " ".join(str(value).split()) if field == "nombre" else str(value).strip()
+        problem = (understanding.email_problem(value) if field == "email" else understanding.name_problem(value))
+        if problem is not None:
+            return _invalid(field, value, problem, slots)
+        try:
+            client: dict[str, Any] = await ctx.call(Operation.UPDATE_PROFILE, {FIELDS[field]: value})
+        except BusinessApiError as error:
+            if error.code in ("invalid_email", "invalid_name"):
+                return failed("update_profile", error, _invalid(field, value, "rejected", slots))
+            return api_failure("update_profile", error,
+                               dialogue=DialogueUpdate(flow=FLOW, slots=slots, awaiting=field))
+        saved = client.get(FIELDS[field], value) if isinstance(client, dict) else value
+        return done("update_profile", "profile_updated", field=field, value=saved)
+
+    async def _ask(self, ctx: Context, field: str, slots: Mapping[str, JsonValue], *,
+                   not_understood: bool) -> Decision:
+        current = None
+        try:
+            client = await ctx.call(Operation.GET_PROFILE)
+            current = client.get(FIELDS[field]) if isinstance(client, dict) else None
+        except BusinessApiError:
+            pass  # asking works without the current value
+        template = "ask_email" if field == "email" else "ask_name"
+        return asking(template, template, DialogueUpdate(flow=FLOW, slots=dict(slots), awaiting=field),
+                      current=current, not_understood=not_understood)
+
+    async def confirmed(self, ctx: Context, pending: PendingConfirmation) -> Decision:
+        return await self.step(ctx, dict(pending.params))
+
+    def reconfirm(self, ctx: Context, pending: PendingConfirmation) -> Decision:
+        return asking("ask_profile_field", "ask_profile_field", DialogueUpdate(flow=FLOW, awaiting="campo"),
+                      not_understood=True)
+
+    def declined(self, ctx: Context, pending: PendingConfirmation) -> Decision:
+        return Decision("abandon", ActionOutcome.CANCELLED, "abandoned", {"flow": FLOW}, DialogueUpdate())
+
+
+def _invalid(field: str, value: str, reason: str, slots: Mapping[str, JsonValue]) -> Decision:
+    template = "invalid_email" if field == "email" else "invalid_name"
+    return asking(template, template, DialogueUpdate(flow=FLOW, slots=without(slots, field), awaiting=field),
+                  value=value, reason=reason)
+
+
+def _answer_or_abandon(text: str) -> bool:
+    """"no", "olvídalo", "ok" are replies, not names."""
+    return understanding.is_abandon(text) or understanding.yes_or_no(text) is not None
+
+
+def _other_request(ctx: Context) -> bool:
+    """A confident other intent ("¿qué paquetes tienen?") is not a name typed when asked for one."""
+    intent = ctx.intent
+    return (intent is not None and intent not in {"fuera_de_alcance", FLOW}
+            and ctx.event.payload.confidence >= max(0.8, ctx.deps.confidence_threshold))

@@ -1,0 +1,112 @@
+"""pagar_servicio: which package (the `paquete` entity, or asked with the catalogue) → "¿Confirmas
+la compra del Pack 10 clases por $2,000 MXN?" → yes: `POST /client/purchase` → the payment link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import JsonValue
+
+from contracts import ActionOutcome
+from contracts.dialogue import DialogueUpdate, Offer, PendingConfirmation
+from services.actions import understanding
+from services.actions.business_api import BusinessApiError
+from services.actions.endpoints import Operation
+from services.actions.flows.base import Context, Decision, api_failure, asking, confirming, done, failed
+from services.actions.spanish import money_label
+
+FLOW = "pagar_servicio"
+ACTION = "purchase_package"
+
+
+def package_offer(package: Mapping[str, Any]) -> Offer:
+    return Offer(kind="package", ref=str(package.get("id", "")), label=str(package.get("name", "")),
+                 data={"price": package.get("price"), "currency": package.get("currency"),
+                       "sessions": package.get("sessions")})
+
+
+class PurchaseFlow:
+    name = FLOW
+    extra_yes: tuple[str, ...] = ("compralo", "comprar", "compro", "pagar", "pago", "pagalo", "quiero", "lo",
+                                  "la", "comprarlo")
+
+    def extract(self, ctx: Context, slots: Mapping[str, JsonValue], offered: Sequence[Offer],
+                awaiting: str | None) -> dict[str, JsonValue]:
+        if "paquete" in ctx.entities:
+            return {"paquete": ctx.entities["paquete"]}
+        packages = [o for o in offered if o.kind == "package"]
+        picked = understanding.choose(packages, ctx.text, kind="package") if packages else None
+        return {"paquete": picked.label} if picked is not None else {}
+
+    def merge(self, slots: Mapping[str, JsonValue], found: Mapping[str, JsonValue]) -> dict[str, JsonValue]:
+        return {**slots, **found}
+
+    async def step(self, ctx: Context, slots: dict[str, JsonValue], *, not_understood: bool = False) -> Decision:
+        try:
+            packages: list[dict[str, Any]] = await ctx.call(Operation.LIST_PACKAGES)
+        except BusinessApiError as error:
+            return api_failure("list_packages", error,
+                               dialogue=DialogueUpdate(flow=FLOW, slots=slots, awaiting="paquete"))
+        wanted = slots.get("paquete")
+        if wanted is not None:
+            package = next((p for p in packages if str(p.get("name", "")).lower() == str(wanted).lower()
+                            or str(p.get("id")) == str(wanted)), None)
+            if package is not None:
+                return _confirm(package, not_understood=not_understood)
+        return _choose(packages, unknown=wanted, not_understood=not_understood)
+
+    async def confirmed(self, ctx: Context, pending: PendingConfirmation) -> Decision:
+        params = pending.params
+        try:
+            purchase: dict[str, Any] = await ctx.call(Operation.PURCHASE, {"package_id": params.get("package_id")},
+                                                      idempotent_action="purchase")
+        except BusinessApiError as error:
+            if error.code == "no_such_package":
+                try:
+                    packages: list[dict[str, Any]] = await ctx.call(Operation.LIST_PACKAGES)
+                except BusinessApiError:
+                    packages = []
+                return failed(ACTION, error, _choose(packages, unknown=params.get("package")))
+            return api_failure(ACTION, error, dialogue=DialogueUpdate(
+                flow=FLOW, slots={"paquete": params.get("package")}, awaiting="confirmation", pending=pending))
+        return done(ACTION, "payment_link", package=purchase.get("package_name") or params.get("package"),
+                    amount=purchase.get("amount"), currency=purchase.get("currency"),
+                    price=money_label(purchase.get("amount"), purchase.get("currency", "")),
+                    payment_link=purchase.get("payment_link"), purchase_id=purchase.get("id"))
+
+    def reconfirm(self, ctx: Context, pending: PendingConfirmation) -> Decision:
+        return _confirm_pending(pending, not_understood=True)
+
+    def declined(self, ctx: Context, pending: PendingConfirmation) -> Decision:
+        return Decision("decline_purchase", ActionOutcome.CANCELLED, "purchase_declined",
+                        {"package": pending.params.get("package")}, DialogueUpdate())
+
+
+def _choose(packages: Sequence[Mapping[str, Any]], *, unknown: JsonValue = None,
+            not_understood: bool = False) -> Decision:
+    return asking("choose_package", "choose_package",
+                  DialogueUpdate(flow=FLOW, slots={}, awaiting="paquete",
+                                 offered=tuple(package_offer(p) for p in packages)),
+                  packages=[dict(p) for p in packages], unknown=unknown, not_understood=not_understood)
+
+
+def _confirm(package: Mapping[str, Any], *, not_understood: bool = False) -> Decision:
+    name = str(package.get("name", ""))
+    price = money_label(package.get("price"), package.get("currency", ""))
+    pending = PendingConfirmation(action=ACTION, summary=f"comprar {name} por {price}", params={
+        "package_id": str(package.get("id", "")), "package": name, "amount": package.get("price"),
+        "currency": package.get("currency"), "price": price, "sessions": package.get("sessions"),
+        "validity_days": package.get("validity_days"),
+    })
+    return _confirm_pending(pending, not_understood=not_understood)
+
+
+def _confirm_pending(pending: PendingConfirmation, *, not_understood: bool = False) -> Decision:
+    params = pending.params
+    return confirming("confirm_purchase", "confirm_purchase",
+                      DialogueUpdate(flow=FLOW, slots={"paquete": params.get("package")}, awaiting="confirmation",
+                                     pending=pending),
+                      package=params.get("package"), price=params.get("price"), sessions=params.get("sessions"),
+                      validity_days=params.get("validity_days"), not_understood=not_understood)

@@ -1,0 +1,112 @@
+"""Drive the policy like the agent does: text → (real NLU engine) → intent.detected → handle → reply."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from contracts import (
+    ActionCompleted,
+    Entity,
+    IntentDetected,
+    IntentDetectedPayload,
+    IntentScore,
+    MessageReceived,
+    MessageReceivedPayload,
+    NluOutcome,
+    inbound_event_id,
+)
+from contracts.dialogue import DialogueState
+from services.actions.business_api import BusinessApi
+from services.actions.policy import ActionsDeps, handle
+from services.nlu.engine import NluEngine
+from services.responder.templates import render
+from tests.unit.nlu._shared import trained_engine
+
+MEXICO_CITY = ZoneInfo("America/Mexico_City")
+START = dt.datetime(2026, 11, 25, 15, 0, tzinfo=MEXICO_CITY)  # a Wednesday afternoon
+CUSTOMER = "whatsapp:+5215500000001"
+BUSINESS = "whatsapp:+14155238886"
+
+
+def nlu() -> NluEngine:
+    """The shipped NLU model, trained once per test process (shared with the NLU tests)."""
+    return trained_engine()
+
+
+def detected(text: str, *, at: dt.datetime, sid: str, customer: str = CUSTOMER, intent: str | None = None,
+             confidence: float | None = None, entities: Sequence[tuple[str, ...]] | None = None,
+             outcome: NluOutcome = NluOutcome.CLASSIFIED) -> IntentDetected:
+    """The intent.detected NLU publishes for `text`; given an `intent`, NLU is not run and `confidence`
+    and `entities` are taken as given."""
+    received = MessageReceived(
+        event_id=inbound_event_id(sid), type="message.received", occurred_at=at, conversation_id=customer,
+        correlation_id=inbound_event_id(sid),
+        payload=MessageReceivedPayload(message_sid=sid, account_sid="AC1", customer=customer, business=BUSINESS,
+                                       body=text, received_at=at),
+    )
+    found: list[Entity] = []
+    ranking: tuple[IntentScore, ...] = ()
+    nlu_intent, nlu_confidence = None, 0.0
+    if text.strip() and outcome is NluOutcome.CLASSIFIED and intent is None:
+        result = nlu().parse(text, reference_time=at)
+        nlu_intent, nlu_confidence = result.intent.name, result.intent.confidence
+        ranking = tuple(IntentScore(name=r.name, confidence=r.confidence) for r in result.intent_ranking)
+        found = [Entity(entity=e.entity, value=e.value, start=e.start, end=e.end, extractor=e.extractor)
+                 for e in result.entities]
+    if entities is not None:  # (entity, value) or (entity, value, the words in the text that say it)
+        found = []
+        for name, value, *said in entities:
+            span = said[0] if said else value
+            start = text.find(span) if span in text else None
+            found.append(Entity(entity=name, value=value, start=start,
+                                end=None if start is None else start + len(span)))
+    payload = IntentDetectedPayload(
+        message_sid=sid, customer=customer, business=BUSINESS, text=text, outcome=outcome,
+        intent=intent if intent is not None else (nlu_intent if outcome is NluOutcome.CLASSIFIED else None),
+        confidence=confidence if confidence is not None else nlu_confidence, ranking=ranking,
+        entities=tuple(found), model_version="test", received_at=at,
+    )
+    return IntentDetected.caused_by(received, stage="nlu", payload=payload)
+
+
+class Conversation:
+    """One customer talking to the policy; keeps the state as the agent's table would."""
+
+    def __init__(self, api: BusinessApi, *, deps: ActionsDeps | None = None, customer: str = CUSTOMER,
+                 start: dt.datetime = START) -> None:
+        self.api = api
+        self.deps = deps or ActionsDeps(business_api=api)
+        self.customer = customer
+        self.clock = start
+        self.state = DialogueState.empty(customer)
+        self.events: list[IntentDetected | ActionCompleted] = []
+        self.replies: list[ActionCompleted] = []
+        self._sid = 0
+
+    def next_event(self, text: str, *, after_s: float = 20.0, **overrides: Any) -> IntentDetected:
+        self.clock += dt.timedelta(seconds=after_s)
+        if hasattr(self.api, "now"):
+            self.api.now = self.clock
+        self._sid += 1
+        return detected(text, at=self.clock, sid=f"SM{self.customer[-4:]}{self._sid:04d}{id(self) % 10000}",
+                        customer=self.customer, **overrides)
+
+    async def send(self, event: IntentDetected) -> ActionCompleted | None:
+        self.state, outputs = await handle(self.state, event, self.deps)
+        self.events.append(event)
+        completed = [o.event for o in outputs if isinstance(o.event, ActionCompleted)]
+        self.events.extend(completed)
+        self.replies.extend(completed)
+        return completed[0] if completed else None
+
+    async def say(self, text: str, *, after_s: float = 20.0, **overrides: Any) -> ActionCompleted:
+        completed = await self.send(self.next_event(text, after_s=after_s, **overrides))
+        assert completed is not None, f"no action.completed for {text!r}"
+        return completed
+
+
+def text_of(completed: ActionCompleted) -> str:
+    return render(completed.payload.reply_template, completed.payload.reply_data, business="Estudio Sol")
