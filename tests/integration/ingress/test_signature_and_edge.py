@@ -190,3 +190,35 @@ async def test_status_callback_is_signed_and_published(ingress: IngressFactory, 
         assert response.status_code == 204
     statuses = [e for e in await read_all(kafka_bootstrap, REPLY_STATUS) if e.payload.message_sid == sid]  # type: ignore[attr-defined]
     assert [e.payload.status for e in statuses] == ["delivered"]  # type: ignore[attr-defined]
+
+
+async def test_delayed_receipt_only_when_no_reply_went_out(ingress: IngressFactory) -> None:
+    from devstack.infra import free_port
+    from runtime.ops import http_server
+    from runtime.twilio_rest import REPLIED_PREFIX, twilio_client
+    from services.ingress.app import twiml
+    from twilio_standin.app import create_app as create_standin
+    from twilio_standin.settings import StandinSettings
+
+    port = free_port()
+    standin = http_server(create_standin(StandinSettings(port=port, callbacks=False)), host="127.0.0.1", port=port)
+    task = asyncio.create_task(standin.serve())
+    while not standin.started:  # noqa: ASYNC110 - uvicorn only exposes a flag
+        await asyncio.sleep(0.01)
+    try:
+        async with ingress(receipt_text="Mensaje recibido", receipt_after_s=0.3) as app:
+            app.deps.twilio = twilio_client(DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, api_base_url=f"http://127.0.0.1:{port}")
+            slow, fast = params(customer="whatsapp:+5215500000111"), params(customer="whatsapp:+5215500000112")
+            for form in (slow, fast):
+                response = await post(app.webhook, form, sign(app.webhook, form, DEMO_AUTH_TOKEN))
+                assert response.text == twiml().body.decode(), "the receipt is not in the TwiML when delayed"
+            from contracts import inbound_event_id
+
+            await app.deps.redis.set(REPLIED_PREFIX + inbound_event_id(fast["MessageSid"]), "SMx", ex=60)
+            await asyncio.sleep(1.0)
+        async with httpx.AsyncClient() as client:
+            sent = (await client.get(f"http://127.0.0.1:{port}/_standin/messages")).json()
+        assert [(m["to"], m["body"]) for m in sent] == [(slow["From"], "Mensaje recibido")]
+    finally:
+        standin.should_exit = True
+        await task
