@@ -27,7 +27,7 @@ import httpx
 from prometheus_client import Counter, Gauge, Histogram
 
 from runtime.metrics import LATENCY_BUCKETS
-from services.actions.circuit import CircuitBreaker, CircuitState
+from runtime.resilience import CircuitBreaker, CircuitState
 from services.actions.endpoints import (
     CLIENT_PHONE,
     EndpointsConfig,
@@ -127,7 +127,7 @@ class BusinessApiClient:
             client, endpoints or load_endpoints(settings.endpoints_file),
             retries=settings.business_api_retries, backoff_base_s=settings.business_api_backoff_s,
             backoff_max_s=settings.business_api_backoff_max_s,
-            breaker=CircuitBreaker(failure_threshold=settings.circuit_failure_threshold,
+            breaker=CircuitBreaker(name="business_api", failure_threshold=settings.circuit_failure_threshold,
                                    reset_after_s=settings.circuit_reset_s),
         )
 

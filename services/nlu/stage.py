@@ -1,8 +1,27 @@
-"""The nlu stage's decision: what a received message means. Pure apart from the engine call."""
+"""The nlu stage's decision: what a received message means, and who said so.
+
+`Parser` reads a message with a real Rasa server when one is configured (`RASA_URL`) and with
+the built-in engine otherwise, or when Rasa gives no usable answer (`RasaUnavailable`: timeout,
+5xx, bad JSON, open circuit). The `intent.detected` event says which: `source` is "rasa",
+"builtin" or "builtin-fallback", and `model_version` names the model that answered.
+
+Rasa's entity values are surface text ("mañana", "a las 5"), which the actions stage cannot
+book with, and Rasa does not know when the message was sent. So on the Rasa path `fecha` and
+`hora` come from the built-in rules, resolved against the message's own time, unless Rasa's
+value for that type is already resolved (ISO date, HH:MM). Rasa's other entities are kept.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from prometheus_client import Counter, Gauge
 
 from contracts import (
     INTENT_DETECTED,
@@ -13,10 +32,109 @@ from contracts import (
     MessageReceived,
     NluOutcome,
 )
-from runtime.stage import Output
-from services.nlu.engine import EmptyText, NluEngine
+from runtime.resilience import CircuitState
+from runtime.stage import Handler, Output
+from services.nlu.engine import EntityPrediction, NluEngine, ParseResult
+from services.nlu.rasa_client import RasaClient, RasaUnavailable
 
 STAGE = "nlu"
+RASA_MODEL_UNKNOWN = "rasa"
+TIME_ENTITIES = ("fecha", "hora")
+_RESOLVED = {"fecha": re.compile(r"\d{4}-\d{2}-\d{2}"), "hora": re.compile(r"\d{2}:\d{2}")}
+
+Source = Literal["builtin", "rasa", "builtin-fallback"]
+
+log = logging.getLogger(__name__)
+
+PARSES = Counter("nlu_parses_total", "Messages parsed, by who answered (builtin, rasa, builtin-fallback)",
+                 ["source"])
+RASA_FAILURES = Counter("nlu_rasa_failures_total",
+                        "Failed requests to Rasa, and calls refused by the open circuit, by reason", ["reason"])
+RASA_CIRCUIT = Gauge("nlu_rasa_circuit_state", "Rasa circuit breaker: 0 closed, 1 half-open, 2 open")
+
+
+def record_rasa_failure(exc: RasaUnavailable) -> None:
+    """`RasaClient(on_failure=...)` hook: count the failure by reason."""
+    RASA_FAILURES.labels(exc.reason).inc()
+
+
+def record_circuit_change(old: CircuitState, new: CircuitState) -> None:
+    """`CircuitBreaker(on_change=...)` hook: export the state, log the transition."""
+    RASA_CIRCUIT.set(new.level)
+    level = logging.WARNING if new is CircuitState.OPEN else logging.INFO
+    log.log(level, "rasa circuit %s -> %s", old, new)
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    result: ParseResult
+    source: Source
+    model_version: str
+
+
+class Parser:
+    """Rasa when configured and answering, the built-in engine otherwise. One per process."""
+
+    def __init__(
+        self,
+        engine: NluEngine,
+        rasa: RasaClient | None = None,
+        *,
+        status_ttl_s: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.engine = engine
+        self.rasa = rasa
+        self.status_ttl_s = status_ttl_s
+        self._clock = clock
+        self._rasa_model: str | None = None
+        self._rasa_model_checked_at: float | None = None
+
+    @property
+    def rasa_model(self) -> str:
+        """Rasa's loaded model file as `GET /status` names it, or "rasa" until it has said."""
+        return self._rasa_model or RASA_MODEL_UNKNOWN
+
+    async def refresh_rasa_model(self) -> None:
+        if self.rasa is not None:
+            self._rasa_model_checked_at = self._clock()
+            self._rasa_model = await self.rasa.status() or self._rasa_model
+
+    def parse_builtin(self, text: str, *, reference_time: datetime, source: Source = "builtin") -> Parsed:
+        """The built-in engine's reading (synchronous: about 0.2 ms). Raises `EmptyText`."""
+        return Parsed(self.engine.parse(text, reference_time=reference_time), source, self.engine.model_version)
+
+    async def parse(self, text: str, *, reference_time: datetime, message_id: str | None = None) -> Parsed:
+        """Rasa's reading when it gives one, else the built-in engine's. Raises `EmptyText`."""
+        builtin = self.parse_builtin(text, reference_time=reference_time)  # also refuses empty text
+        if self.rasa is None:
+            return builtin
+        try:
+            answer = await self.rasa.parse(text, message_id=message_id)
+        except RasaUnavailable as exc:
+            log.log(logging.INFO if exc.reason == "circuit_open" else logging.WARNING,
+                    "rasa gave no answer, the built-in model answers: %s", exc)
+            return Parsed(builtin.result, "builtin-fallback", builtin.model_version)
+        if self._rasa_model_checked_at is None or self._clock() - self._rasa_model_checked_at >= self.status_ttl_s:
+            await self.refresh_rasa_model()
+        return Parsed(with_resolved_times(answer, builtin.result), "rasa", self.rasa_model)
+
+
+def with_resolved_times(rasa: ParseResult, builtin: ParseResult) -> ParseResult:
+    """Rasa's answer with `fecha`/`hora` resolved: Rasa's own if already resolved, else the built-in rules'."""
+    kept: list[EntityPrediction] = []
+    for entity in rasa.entities:
+        pattern = _RESOLVED.get(entity.entity)
+        if pattern is None or pattern.fullmatch(entity.value):
+            kept.append(entity)
+    resolved_types = {entity.entity for entity in kept}
+    added = [
+        entity for entity in builtin.entities
+        if entity.entity in TIME_ENTITIES and entity.entity not in resolved_types
+        and not any(entity.start < other.end and other.start < entity.end for other in kept)
+    ]
+    entities = sorted([*kept, *added], key=lambda entity: (entity.start, entity.end))
+    return rasa.model_copy(update={"entities": tuple(entities)})
 
 
 def message_text(event: MessageReceived) -> str:
@@ -25,42 +143,74 @@ def message_text(event: MessageReceived) -> str:
     return (payload.body or payload.button_text or "").strip()
 
 
-def detect(engine: NluEngine, event: MessageReceived) -> IntentDetected:
+def _common(event: MessageReceived, text: str, model_version: str) -> dict[str, Any]:
     payload = event.payload
-    text = message_text(event)
-    started = time.perf_counter()
-    common = {
+    return {
         "message_sid": payload.message_sid, "customer": payload.customer, "business": payload.business,
-        "text": text, "model_version": engine.model_version, "media": payload.media,
+        "text": text, "model_version": model_version, "media": payload.media,
         "location": payload.location, "profile_name": payload.profile_name, "received_at": payload.received_at,
     }
+
+
+def _not_parsed(event: MessageReceived, text: str, model_version: str) -> IntentDetected | None:
+    """The event for a message that is not classified (throttled, or no text), else None."""
+    payload = event.payload
     if payload.throttled:
-        detected = IntentDetectedPayload(outcome=NluOutcome.THROTTLED, intent=None, **common)
-        return IntentDetected.caused_by(event, stage=STAGE, payload=detected)
-    try:
-        result = engine.parse(text, reference_time=payload.received_at)
-    except EmptyText:
+        outcome = NluOutcome.THROTTLED
+    elif not text:
         outcome = (NluOutcome.MEDIA_ONLY if payload.media else
                    NluOutcome.LOCATION if payload.location else NluOutcome.EMPTY)
-        detected = IntentDetectedPayload(outcome=outcome, intent=None, **common)
     else:
-        detected = IntentDetectedPayload(
-            outcome=NluOutcome.CLASSIFIED,
-            intent=result.intent.name,
-            confidence=result.intent.confidence,
-            ranking=tuple(IntentScore(name=r.name, confidence=r.confidence) for r in result.intent_ranking),
-            entities=tuple(
-                Entity(entity=e.entity, value=e.value, start=e.start, end=e.end, extractor=e.extractor)
-                for e in result.entities
-            ),
-            latency_ms=(time.perf_counter() - started) * 1000,
-            **common,
-        )
+        return None
+    detected = IntentDetectedPayload(outcome=outcome, intent=None, **_common(event, text, model_version))
     return IntentDetected.caused_by(event, stage=STAGE, payload=detected)
 
 
-def make_handler(engine: NluEngine):  # type: ignore[no-untyped-def]
+def _classified(event: MessageReceived, text: str, parsed: Parsed, started: float) -> IntentDetected:
+    result = parsed.result
+    PARSES.labels(parsed.source).inc()
+    detected = IntentDetectedPayload(
+        outcome=NluOutcome.CLASSIFIED,
+        intent=result.intent.name,
+        confidence=result.intent.confidence,
+        ranking=tuple(IntentScore(name=r.name, confidence=r.confidence) for r in result.intent_ranking),
+        entities=tuple(
+            Entity(entity=e.entity, value=e.value, start=e.start, end=e.end, extractor=e.extractor)
+            for e in result.entities
+        ),
+        source=parsed.source,
+        latency_ms=(time.perf_counter() - started) * 1000,
+        **_common(event, text, parsed.model_version),
+    )
+    return IntentDetected.caused_by(event, stage=STAGE, payload=detected)
+
+
+def detect(engine: NluEngine, event: MessageReceived) -> IntentDetected:
+    """The built-in engine's `intent.detected` for `event` (synchronous, no Rasa)."""
+    text = message_text(event)
+    started = time.perf_counter()
+    if (skipped := _not_parsed(event, text, engine.model_version)) is not None:
+        return skipped
+    parsed = Parser(engine).parse_builtin(text, reference_time=event.payload.received_at)
+    return _classified(event, text, parsed, started)
+
+
+async def understand(parser: Parser, event: MessageReceived) -> IntentDetected:
+    """`intent.detected` for `event`, from Rasa when configured and answering, else built-in."""
+    text = message_text(event)
+    started = time.perf_counter()
+    if (skipped := _not_parsed(event, text, parser.engine.model_version)) is not None:
+        return skipped
+    parsed = await parser.parse(text, reference_time=event.payload.received_at,
+                                message_id=event.payload.message_sid)
+    return _classified(event, text, parsed, started)
+
+
+def make_handler(reader: NluEngine | Parser) -> Handler[MessageReceived]:
+    """The stage's handler; an engine alone means built-in only (no Rasa)."""
+    parser = reader if isinstance(reader, Parser) else Parser(reader)
+
     async def handle(event: MessageReceived) -> list[Output]:
-        return [Output(INTENT_DETECTED, detect(engine, event))]
+        return [Output(INTENT_DETECTED, await understand(parser, event))]
 
     return handle

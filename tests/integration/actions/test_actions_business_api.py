@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from contracts import ActionCompleted, ActionOutcome
+from runtime.resilience import CircuitBreaker, CircuitState
 from services.actions.business_api import BusinessApiClient, BusinessApiError
-from services.actions.circuit import CircuitBreaker, CircuitState
 from services.actions.endpoints import Operation
 from services.actions.policy import ActionsDeps, handle
 from tests.integration.actions.conftest import ZONE, ApiServerOn, FindSlot, actions_settings

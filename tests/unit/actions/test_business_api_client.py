@@ -11,8 +11,8 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from runtime.resilience import CircuitBreaker, CircuitState
 from services.actions.business_api import BusinessApiClient, BusinessApiError
-from services.actions.circuit import CircuitBreaker, CircuitState
 from services.actions.endpoints import Operation, load_endpoints
 from services.actions.settings import DEFAULT_ENDPOINTS_FILE, ActionsSettings
 
