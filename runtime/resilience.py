@@ -182,19 +182,27 @@ def backoff_delays(
     """
     if attempts < 1:
         raise ValueError(f"attempts must be >= 1, got {attempts}")
+    return [backoff_delay(n + 1, base_s, max_s, jitter, rng=rng) for n in range(attempts - 1)]
+
+
+def backoff_delay(
+    attempt: int,
+    base_s: float,
+    max_s: float,
+    jitter: Jitter = "full",
+    *,
+    rng: random.Random | None = None,
+) -> float:
+    """The sleep after failed try number `attempt` (1-based): base·2^(attempt-1), capped, jittered."""
     if base_s < 0 or max_s < 0:
         raise ValueError("base_s and max_s must be >= 0")
     draw = rng or random
-    delays = []
-    for n in range(attempts - 1):
-        ceiling = min(max_s, base_s * 2**n)
-        if jitter == "full":
-            delays.append(draw.uniform(0.0, ceiling))
-        elif jitter == "equal":
-            delays.append(draw.uniform(ceiling / 2, ceiling))
-        else:
-            delays.append(ceiling)
-    return delays
+    ceiling = min(max_s, base_s * 2.0 ** (attempt - 1))
+    if jitter == "full":
+        return draw.uniform(0.0, ceiling)
+    if jitter == "equal":
+        return draw.uniform(ceiling / 2, ceiling)
+    return ceiling
 
 
 async def retry(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
@@ -34,6 +33,7 @@ from runtime.metrics import (
     STAGE_RETRIES,
     STAGE_SECONDS,
 )
+from runtime.resilience import backoff_delay
 from runtime.tracing import extract_context
 
 log = logging.getLogger(__name__)
@@ -125,8 +125,7 @@ class RecordProcessor(Generic[E]):
                     await self._dead_letter(record, exc, reason="exhausted", attempts=attempt)
                     return False
                 STAGE_RETRIES.labels(self.name).inc()
-                delay = min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1))
-                delay *= random.uniform(0.5, 1.0)
+                delay = backoff_delay(attempt, self.backoff_base_s, self.backoff_max_s, "equal")
                 log.warning("handler failed (attempt %d/%d), retrying in %.2f s: %s",
                             attempt, self.max_attempts, delay, exc)
                 await asyncio.sleep(delay)

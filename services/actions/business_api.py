@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Mapping
 from typing import Any, Literal, Protocol
 
@@ -27,7 +26,7 @@ import httpx
 from prometheus_client import Counter, Gauge, Histogram
 
 from runtime.metrics import LATENCY_BUCKETS
-from runtime.resilience import CircuitBreaker, CircuitState
+from runtime.resilience import CircuitBreaker, CircuitState, backoff_delay
 from services.actions.endpoints import (
     CLIENT_PHONE,
     EndpointsConfig,
@@ -208,7 +207,7 @@ class BusinessApiClient:
                 API_CALLS.labels(name, error.kind).inc()
                 raise error
             API_RETRIES.labels(name).inc()
-            delay = random.uniform(0, min(self._backoff_max_s, self._backoff_base_s * 2 ** (attempt - 1)))
+            delay = backoff_delay(attempt, self._backoff_base_s, self._backoff_max_s)
             if retry_after is not None:
                 delay = max(delay, min(retry_after, self._backoff_max_s))
             log.warning("business API %s failed (attempt %d/%d), retrying in %.2f s: %s",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +11,7 @@ from prometheus_client import Counter
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
+from runtime.resilience import backoff_delay
 from runtime.twilio_rest import twilio_client
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class TwilioSender:
                 return SendResult(message.sid, attempt)
             TWILIO_SENDS.labels("retry").inc()
             if attempt < self._attempts:
-                await asyncio.sleep(self._backoff_s * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
+                await asyncio.sleep(backoff_delay(attempt, self._backoff_s, 30.0, "equal"))
         TWILIO_SENDS.labels("failed").inc()
         return SendResult(None, self._attempts, error_code, str(error_message))
 
