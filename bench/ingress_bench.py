@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -62,9 +63,16 @@ def signed_requests(public_url: str, count: int, senders: int = 5000) -> list[tu
     return made
 
 
+def cpu_seconds(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
 def measure(url: str, requests: list[tuple[str, bytes, dict[str, str]]], *, total: int, connections: int,
-            rate: float, seconds: float) -> tuple[Result, Result]:
+            rate: float, seconds: float, pid: int) -> tuple[Result, Result]:
+    before = cpu_seconds(pid)
     closed = asyncio.run(run_closed(url, lambda i: requests[i], total=total, connections=connections))
+    closed.server_cpu_ms = (cpu_seconds(pid) - before) * 1000 / closed.count
     offset = total
     opened = asyncio.run(run_open(url, lambda i: requests[offset + i], rate=rate, seconds=seconds))
     return closed, opened
@@ -89,7 +97,7 @@ def main() -> int:
 
         bare_port = infra.free_port()
         (run_dir / "bare_app.py").write_text(BARE_APP)
-        procs.start("bare", [sys.executable, "-m", "uvicorn", "bare_app:app", "--port", str(bare_port),
+        bare = procs.start("bare", [sys.executable, "-m", "uvicorn", "bare_app:app", "--port", str(bare_port),
                              "--log-level", "warning", "--no-access-log", "--app-dir", str(run_dir)],
                     log_path=run_dir / "bare.log")
         bare_url = f"http://127.0.0.1:{bare_port}"
@@ -100,7 +108,8 @@ def main() -> int:
         env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "REDIS_URL": redis_url,
                "INGRESS_HTTP_PORT": str(port), "INGRESS_PUBLIC_URL": public, "LOG_LEVEL": "WARNING",
                "INGRESS_RATE_CAPACITY": "1000000", "INGRESS_RATE_REFILL_PER_S": "1000000"}
-        procs.start("ingress", [sys.executable, "-m", "services.ingress"], log_path=run_dir / "ingress.log", env=env)
+        ingress = procs.start("ingress", [sys.executable, "-m", "services.ingress"],
+                              log_path=run_dir / "ingress.log", env=env)
         wait_ready(public + "/readyz")
 
         print(f"signing {total_needed} webhooks per target…", flush=True)
@@ -112,13 +121,15 @@ def main() -> int:
         asyncio.run(run_closed(public, lambda i: warm[i], total=500, connections=8))
 
         bare_closed, bare_open = measure(bare_url, bare_requests, total=args.total, connections=args.connections,
-                                         rate=args.rate, seconds=args.seconds)
+                                         rate=args.rate, seconds=args.seconds, pid=bare.pid)
         ing_closed, ing_open = measure(public, ingress_requests, total=args.total, connections=args.connections,
-                                       rate=args.rate, seconds=args.seconds)
+                                       rate=args.rate, seconds=args.seconds, pid=ingress.pid)
         print(f"\nclosed loop, {args.connections} connections, {args.total} requests each")
         print(bare_closed.line("bare FastAPI 200 (ceiling)"))
         print(ing_closed.line("ingress → Kafka (acks=all)"))
         print(f"ratio ingress / ceiling: {ing_closed.rps / bare_closed.rps:.2f}")
+        print(f"server CPU per request: bare {bare_closed.server_cpu_ms:.3f} ms, "
+              f"ingress {ing_closed.server_cpu_ms:.3f} ms")
         print(f"\nopen loop at {args.rate:.0f} req/s for {args.seconds:.0f} s")
         print(bare_open.line("bare FastAPI 200 (ceiling)"))
         print(ing_open.line("ingress → Kafka (acks=all)"))

@@ -22,6 +22,7 @@ class Result:
     seconds: float
     latencies_ms: list[float]
     statuses: dict[int, int]
+    server_cpu_ms: float = 0.0
 
     @property
     def rps(self) -> float:

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from redis.asyncio import Redis
 
 from devstack.infra import free_port
 from runtime.kafka import Publisher
 from runtime.ops import http_server
+from runtime.redis_client import redis_client
 from services.ingress.admission import Admission
 from services.ingress.app import IngressDeps, create_app
 from services.ingress.settings import IngressSettings
@@ -42,7 +42,7 @@ def ingress(kafka_bootstrap: str, redis_url: str) -> IngressFactory:
                                   "http_port": port, "public_url": f"http://127.0.0.1:{port}"}
         values.update(overrides)
         settings = IngressSettings(**values)
-        redis = Redis.from_url(redis_url)
+        redis = redis_client(redis_url)
         publisher = await Publisher.connect(settings, stage="ingress")
         deps = IngressDeps(settings=settings, publisher=publisher, redis=redis,
                            admission=Admission(redis, dedup_ttl_s=600, capacity=settings.rate_capacity,
