@@ -16,17 +16,12 @@ class FormParams(dict[str, str]):
 
     def __init__(self, pairs: list[tuple[str, str]]) -> None:
         super().__init__(pairs)
-        self._pairs = pairs
         self._all: dict[str, list[str]] = {}
         for key, value in pairs:
             self._all.setdefault(key, []).append(value)
 
     def getall(self, name: str) -> list[str]:
         return self._all.get(name, [])
-
-    @property
-    def pairs(self) -> list[tuple[str, str]]:
-        return list(self._pairs)
 
 
 def signed_url(*, public_url: str | None, trust_forwarded: bool, headers: Mapping[str, str], scheme: str,
