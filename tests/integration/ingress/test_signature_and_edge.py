@@ -215,9 +215,16 @@ async def test_delayed_receipt_only_when_no_reply_went_out(ingress: IngressFacto
             from contracts import inbound_event_id
 
             await app.deps.redis.set(REPLIED_PREFIX + inbound_event_id(fast["MessageSid"]), "SMx", ex=60)
-            await asyncio.sleep(1.0)
-        async with httpx.AsyncClient() as client:
-            sent = (await client.get(f"http://127.0.0.1:{port}/_standin/messages")).json()
+            sent: list[dict[str, str]] = []
+            async with httpx.AsyncClient() as client:
+                for _ in range(100):  # bounded polling: the receipt goes out ~0.3 s after the webhook
+                    sent = (await client.get(f"http://127.0.0.1:{port}/_standin/messages")).json()
+                    if sent:
+                        break
+                    await asyncio.sleep(0.1)
+                await asyncio.sleep(0.5)  # long enough for a wrong receipt to the fast sender to show up
+                sent = (await client.get(f"http://127.0.0.1:{port}/_standin/messages")).json()
+            assert not app.deps.background, "no receipt task left running"
         assert [(m["to"], m["body"]) for m in sent] == [(slow["From"], "Mensaje recibido")]
     finally:
         standin.should_exit = True
