@@ -35,11 +35,11 @@ WARM_UP = 500
 
 @dataclass(frozen=True, slots=True)
 class Timing:
-    name: str
     parses: int
     seconds: float
     p50_ms: float
     p99_ms: float
+    name: str = ""
 
     @property
     def per_second(self) -> float:
@@ -51,10 +51,21 @@ class Timing:
             f"   p50 {self.p50_ms:.3f} ms   p99 {self.p99_ms:.3f} ms"
         )
 
+    @classmethod
+    def of(cls, latencies_ns: Sequence[int], seconds: float, name: str = "") -> Timing:
+        ordered = sorted(latencies_ns)
+        return cls(
+            parses=len(ordered),
+            seconds=seconds,
+            p50_ms=statistics.median(ordered) / 1e6,
+            p99_ms=ordered[math.ceil(0.99 * len(ordered)) - 1] / 1e6,
+            name=name,
+        )
 
-def measure(name: str, call: Callable[[str], object], texts: Sequence[str]) -> Timing:
+
+def measure(name: str, call: Callable[[str], object], texts: Sequence[str], *, warm_up: int = WARM_UP) -> Timing:
     """Call `call` once per text, timing each call; garbage collection runs between, not during."""
-    for text in texts[:WARM_UP]:
+    for text in texts[:warm_up]:
         call(text)
     gc.collect()
     latencies: list[int] = []
@@ -64,15 +75,7 @@ def measure(name: str, call: Callable[[str], object], texts: Sequence[str]) -> T
         before = clock()
         call(text)
         latencies.append(clock() - before)
-    total = (clock() - started) / 1e9
-    latencies.sort()
-    return Timing(
-        name=name,
-        parses=len(texts),
-        seconds=total,
-        p50_ms=statistics.median(latencies) / 1e6,
-        p99_ms=latencies[math.ceil(0.99 * len(latencies)) - 1] / 1e6,
-    )
+    return Timing.of(latencies, (clock() - started) / 1e9, name)
 
 
 def baseline_pipeline(texts: Sequence[str], labels: Sequence[str]) -> Pipeline:

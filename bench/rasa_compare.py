@@ -38,11 +38,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -57,6 +55,9 @@ from typing import Any, cast
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.nlu_bench import Timing, measure
 from services.nlu.engine import DEMO_CATALOGUE, EngineConfig, NluEngine, ParseResult
 from services.nlu.engine.training_data import TrainingData, load_training_data
 from services.nlu.evaluate import EVAL_PATH, TRAIN_PATH, Report, evaluate
@@ -123,28 +124,6 @@ RASA_IN_PROCESS = textwrap.dedent("""\
         json.dump({"load_s": load_s, "total_s": total_s, "latencies_ns": latencies,
                    "answers": [{k: a.get(k) for k in keep} for a in answers]}, f, default=str)
 """)
-
-
-@dataclass(frozen=True, slots=True)
-class Timing:
-    parses: int
-    seconds: float
-    p50_ms: float
-    p99_ms: float
-
-    @property
-    def per_second(self) -> float:
-        return self.parses / self.seconds
-
-    @classmethod
-    def of(cls, latencies_ns: Sequence[int], seconds: float) -> Timing:
-        ordered = sorted(latencies_ns)
-        return cls(
-            parses=len(ordered),
-            seconds=seconds,
-            p50_ms=statistics.median(ordered) / 1e6,
-            p99_ms=ordered[math.ceil(0.99 * len(ordered)) - 1] / 1e6,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,16 +249,7 @@ def rasa_in_process(
 
 
 def time_in_process(call: Callable[[str], object], texts: Sequence[str]) -> Timing:
-    for text in texts[:WARM_UP]:
-        call(text)
-    latencies: list[int] = []
-    clock = time.perf_counter_ns
-    started = clock()
-    for text in texts:
-        before = clock()
-        call(text)
-        latencies.append(clock() - before)
-    return Timing.of(latencies, (clock() - started) / 1e9)
+    return measure("", call, texts, warm_up=WARM_UP)
 
 
 def time_http(url: str, texts: Sequence[str]) -> Timing:
