@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
@@ -13,10 +14,20 @@ def with_database(dsn: str, database: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
 
 
-async def create_database(dsn: str, prefix: str = "t") -> str:
-    """Create an empty database next to `dsn`'s and return its DSN."""
+async def create_database(dsn: str, prefix: str = "t", *, attempts: int = 50) -> str:
+    """Create an empty database next to `dsn`'s and return its DSN.
+
+    A server started a moment ago may still refuse connections: retried for about ten seconds.
+    """
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(dsn)
+    for attempt in range(1, attempts + 1):
+        try:
+            conn = await asyncpg.connect(dsn)
+            break
+        except OSError:
+            if attempt == attempts:
+                raise
+            await asyncio.sleep(0.2)
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:

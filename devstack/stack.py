@@ -11,7 +11,7 @@ import asyncio
 import os
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -134,7 +134,7 @@ class Stack:
             self.embedded.append("PostgreSQL")
             log(f"  PostgreSQL: embedded at {self.database_url}")
         if self.config.fresh_database:
-            self.database_url = asyncio.run(_create_database_with_retry(self.database_url))
+            self.database_url = asyncio.run(create_database(self.database_url))
         if not infra.redis_reachable(self.redis_url):
             self.redis_url = infra.start_embedded_redis(self.procs, port=infra.free_port(), log_dir=self.log_dir)
             self.embedded.append("Redis")
@@ -209,18 +209,3 @@ class Stack:
 
     def stop(self) -> None:
         self.procs.stop_all()
-
-
-async def _create_database_with_retry(dsn: str) -> str:
-    for attempt in range(50):
-        try:
-            return await create_database(dsn)
-        except OSError:
-            if attempt == 49:
-                raise
-            await asyncio.sleep(0.2)
-    raise AssertionError("unreachable")
-
-
-def with_ports(config: StackConfig, ports: Ports) -> StackConfig:
-    return replace(config, ports=ports)

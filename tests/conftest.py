@@ -7,7 +7,6 @@ ones. A fixture that cannot provide its dependency fails the run: it never skips
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import tempfile
@@ -16,10 +15,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
-import redis.asyncio as aioredis
 
 from devstack import infra
-from devstack.databases import create_database, drop_database, with_database
+from devstack.databases import create_database, drop_database
 from runtime.kafka import ensure_topics
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -70,16 +68,9 @@ def redis_url(processes: infra.Processes, run_dir: Path) -> str:
 @pytest.fixture
 async def fresh_database(postgres_url: str) -> AsyncIterator[str]:
     """An empty PostgreSQL database for one test, dropped after it."""
-    dsn = await _retry(lambda: create_database(postgres_url))
+    dsn = await create_database(postgres_url)
     yield dsn
     await drop_database(dsn)
-
-
-@pytest.fixture
-async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture
@@ -94,17 +85,3 @@ def make_topics(kafka_bootstrap: str) -> Callable[..., Awaitable[None]]:
         await ensure_topics(kafka_bootstrap, [(name, partitions) for name in names])
 
     return _make
-
-
-async def _retry(make: Callable[[], Awaitable[str]], attempts: int = 50) -> str:
-    for attempt in range(attempts):
-        try:
-            return await make()
-        except OSError:
-            if attempt == attempts - 1:
-                raise
-            await asyncio.sleep(0.2)
-    raise AssertionError("unreachable")
-
-
-__all__ = ["with_database"]
