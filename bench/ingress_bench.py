@@ -13,11 +13,9 @@ import asyncio
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-import httpx
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -36,18 +34,6 @@ async def ok(request: Request) -> Response:
     await request.form()
     return Response('<?xml version="1.0" encoding="UTF-8"?><Response/>', media_type="application/xml")
 """
-
-
-def wait_ready(url: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} not ready")
 
 
 def signed_requests(public_url: str, count: int, senders: int = 5000) -> list[tuple[str, bytes, dict[str, str]]]:
@@ -101,7 +87,7 @@ def main() -> int:
                              "--log-level", "warning", "--no-access-log", "--app-dir", str(run_dir)],
                     log_path=run_dir / "bare.log")
         bare_url = f"http://127.0.0.1:{bare_port}"
-        wait_ready(bare_url + "/docs")
+        infra.wait_http_ok(bare_url + "/docs", what="the bare FastAPI app", procs=procs)
 
         port = infra.free_port()
         public = f"http://127.0.0.1:{port}"
@@ -110,7 +96,7 @@ def main() -> int:
                "INGRESS_RATE_CAPACITY": "1000000", "INGRESS_RATE_REFILL_PER_S": "1000000"}
         ingress = procs.start("ingress", [sys.executable, "-m", "services.ingress"],
                               log_path=run_dir / "ingress.log", env=env)
-        wait_ready(public + "/readyz")
+        infra.wait_http_ok(public + "/readyz", what="ingress", procs=procs)
 
         print(f"signing {total_needed} webhooks per target…", flush=True)
         bare_requests = signed_requests(bare_url, total_needed)

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
+
 
 class InfraError(RuntimeError):
     """A backing service could not be started or reached."""
@@ -46,6 +48,21 @@ def wait_for_port(host: str, port: int, *, what: str, timeout: float = 30.0) -> 
             return
         time.sleep(0.1)
     raise InfraError(f"{what} did not start listening on {host}:{port} within {timeout:.0f} s")
+
+
+def wait_http_ok(url: str, *, what: str, timeout: float = 60.0, procs: Processes | None = None) -> None:
+    """Poll `url` until it answers 200; fail early if a process started for it died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        for dead, code in procs.failed() if procs else []:
+            raise InfraError(f"{dead} exited with code {code} while starting ({what})")
+        time.sleep(0.2)
+    raise InfraError(f"{what} did not answer 200 at {url} within {timeout:.0f} s")
 
 
 @dataclass

@@ -29,20 +29,8 @@ def start_ingress(procs: infra.Processes, name: str, *, bootstrap: str, redis_ur
            "INGRESS_HTTP_PORT": str(port), "INGRESS_PUBLIC_URL": PUBLIC, "KAFKA_REQUEST_TIMEOUT_MS": "3000"}
     procs.start(name, [sys.executable, "-m", "services.ingress"], log_path=log_dir / f"{name}.log", env=env)
     url = f"http://127.0.0.1:{port}"
-    deadline = 60.0
-    while deadline > 0:
-        try:
-            if httpx.get(url + "/readyz", timeout=1.0).status_code == 200:
-                return url
-        except httpx.HTTPError:
-            pass
-        for dead, code in procs.failed():
-            raise AssertionError(f"{dead} exited {code}: {(log_dir / f'{dead}.log').read_text()[-2000:]}")
-        import time
-
-        time.sleep(0.2)
-        deadline -= 0.2
-    raise AssertionError(f"{name} not ready")
+    infra.wait_http_ok(url + "/readyz", what=f"{name} (log: {log_dir / f'{name}.log'})", procs=procs)
+    return url
 
 
 @pytest.fixture
