@@ -60,5 +60,8 @@ class _EmbeddedServer(uvicorn.Server):
 
 
 def http_server(app: FastAPI, *, host: str, port: int) -> uvicorn.Server:
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
+    # proxy_headers off: a service that needs forwarded headers reads them itself, under its own
+    # trust setting (ingress: INGRESS_TRUST_FORWARDED_HEADERS), not uvicorn's loopback default
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off",
+                            proxy_headers=False)
     return _EmbeddedServer(config)

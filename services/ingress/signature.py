@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Mapping
 
 from twilio.request_validator import RequestValidator
@@ -39,5 +40,12 @@ def signed_url(*, public_url: str | None, trust_forwarded: bool, headers: Mappin
 
 
 def valid_signature(validator: RequestValidator, url: str, params: FormParams, signature: str) -> bool:
-    """True when `signature` signs `url` and every received parameter (with or without the port)."""
-    return bool(signature) and bool(validator.validate(url, params, signature))
+    """True when `signature` signs `url` and every received parameter (with or without the port).
+
+    The URL exactly as requested is one of the two forms the library accepts, and the one Twilio
+    almost always signed: one HMAC for it first, then the library's full check (both forms).
+    """
+    if not signature:
+        return False
+    exact = validator.compute_signature(url, params)
+    return hmac.compare_digest(exact.encode(), signature.encode()) or bool(validator.validate(url, params, signature))
