@@ -83,9 +83,11 @@ def main() -> int:
 
         bare_port = infra.free_port()
         (run_dir / "bare_app.py").write_text(BARE_APP)
+        # the same uvicorn settings as ingress's embedded server (runtime.ops.http_server)
         bare = procs.start("bare", [sys.executable, "-m", "uvicorn", "bare_app:app", "--port", str(bare_port),
-                             "--log-level", "warning", "--no-access-log", "--app-dir", str(run_dir)],
-                    log_path=run_dir / "bare.log")
+                                    "--log-level", "warning", "--no-access-log", "--no-proxy-headers",
+                                    "--lifespan", "off", "--app-dir", str(run_dir)],
+                           log_path=run_dir / "bare.log")
         bare_url = f"http://127.0.0.1:{bare_port}"
         infra.wait_http_ok(bare_url + "/docs", what="the bare FastAPI app", procs=procs)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
@@ -112,10 +114,11 @@ def create_app(deps: IngressDeps) -> FastAPI:
 
     async def verified_form(request: Request) -> FormParams:
         form = await read_form(request, settings)
+        scope = request.scope  # read directly: building request.url costs more than the rest of this check
         url = signed_url(public_url=settings.public_url, trust_forwarded=settings.trust_forwarded_headers,
-                         headers=request.headers, scheme=request.url.scheme,
-                         host=request.headers.get("host", request.url.netloc), path=request.url.path,
-                         query=request.url.query)
+                         headers=request.headers, scheme=scope["scheme"],
+                         host=request.headers.get("host") or _server_netloc(scope), path=scope["path"],
+                         query=scope["query_string"].decode("latin-1"))
         signature = request.headers.get("X-Twilio-Signature", "")
         if not signature:
             raise Rejected(403, "missing X-Twilio-Signature")
@@ -207,6 +210,11 @@ def create_app(deps: IngressDeps) -> FastAPI:
         return await answer("status", request, status)
 
     return app
+
+
+def _server_netloc(scope: MutableMapping[str, Any]) -> str:
+    host, port = scope.get("server") or ("localhost", 80)
+    return f"{host}:{port}"
 
 
 async def _release(deps: IngressDeps, message_sid: str) -> None:

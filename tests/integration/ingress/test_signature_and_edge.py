@@ -99,6 +99,11 @@ async def test_behind_a_proxy(ingress: IngressFactory) -> None:
         p = params()
         response = await post(app.webhook, p, sign(public, p, DEMO_AUTH_TOKEN), forwarded)
         assert response.status_code == 403, "forwarded headers must be ignored unless the proxy is trusted"
+        # not even the scheme alone, from a loopback peer (which uvicorn's own proxy handling would trust)
+        p = params()
+        https_self = app.webhook.replace("http://", "https://")
+        response = await post(app.webhook, p, sign(https_self, p, DEMO_AUTH_TOKEN), {"X-Forwarded-Proto": "https"})
+        assert response.status_code == 403
 
 
 async def test_other_account_and_malformed_fields(ingress: IngressFactory, kafka_bootstrap: str) -> None:
