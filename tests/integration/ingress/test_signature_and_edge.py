@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
@@ -11,7 +10,6 @@ import pytest
 
 from contracts import MESSAGE_RECEIVED, MessageReceived
 from devstack.webhooks import inbound_params, new_message_sid, sign
-from runtime.kafka import all_topic_specs, ensure_topics
 from runtime.settings import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
 from tests.integration.ingress.conftest import IngressFactory
 from tests.topic_reader import read_all
@@ -199,8 +197,7 @@ async def test_status_callback_is_signed_and_published(ingress: IngressFactory, 
     assert [e.payload.status for e in statuses] == ["delivered"]  # type: ignore[attr-defined]
 
 
-async def test_delayed_receipt_only_when_no_reply_went_out(ingress: IngressFactory, run_dir: Path) -> None:
-    from devstack import infra
+async def test_delayed_receipt_only_when_no_reply_went_out(ingress: IngressFactory) -> None:
     from devstack.infra import free_port
     from runtime.ops import http_server
     from runtime.twilio_rest import REPLIED_PREFIX, twilio_client
@@ -208,19 +205,13 @@ async def test_delayed_receipt_only_when_no_reply_went_out(ingress: IngressFacto
     from twilio_standin.app import create_app as create_standin
     from twilio_standin.settings import StandinSettings
 
-    # A broker of its own: on the session's broker the e2e stack's services may answer the message
-    # within the receipt delay, and then (rightly) no receipt is sent.
-    procs = infra.Processes()
-    bootstrap = infra.start_tansu(procs, port=free_port(), log_dir=run_dir)
-    await ensure_topics(bootstrap, all_topic_specs())
     port = free_port()
     standin = http_server(create_standin(StandinSettings(port=port, callbacks=False)), host="127.0.0.1", port=port)
     task = asyncio.create_task(standin.serve())
     while not standin.started:  # noqa: ASYNC110 - uvicorn only exposes a flag
         await asyncio.sleep(0.01)
     try:
-        async with ingress(receipt_text="Mensaje recibido", receipt_after_s=0.3,
-                           kafka_bootstrap_servers=bootstrap) as app:
+        async with ingress(receipt_text="Mensaje recibido", receipt_after_s=0.3) as app:
             app.deps.twilio = twilio_client(DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, api_base_url=f"http://127.0.0.1:{port}")
             slow, fast = params(customer="whatsapp:+5215500000111"), params(customer="whatsapp:+5215500000112")
             for form in (slow, fast):
@@ -243,4 +234,3 @@ async def test_delayed_receipt_only_when_no_reply_went_out(ingress: IngressFacto
     finally:
         standin.should_exit = True
         await task
-        procs.stop_all()
