@@ -151,7 +151,8 @@ class RecordProcessor(Generic[E]):
 
 
 class Stage(Generic[E]):
-    """The aiokafka consumer loop around a `RecordProcessor`: poll, process in order, commit."""
+    """The aiokafka consumer loop around a `RecordProcessor`: poll, process each partition in order
+    (partitions side by side), commit once the batch's outputs are acknowledged."""
 
     def __init__(self, processor: RecordProcessor[E], *, consumer: AIOKafkaConsumer) -> None:
         self.processor = processor
@@ -171,11 +172,21 @@ class Stage(Generic[E]):
         while not self._stopping.is_set():
             self.last_poll = time.monotonic()
             batches = await self.consumer.getmany(timeout_ms=500, max_records=200)
+            if not batches:
+                continue
+            # Partitions are processed side by side, each in order: a conversation's events share a
+            # partition (keyed by conversation), so its order holds, while one slow call (Twilio,
+            # the business API, PostgreSQL) no longer holds up every other conversation.
+            async with asyncio.TaskGroup() as partitions:
+                for records in batches.values():
+                    partitions.create_task(self._process_in_order(records))
+            await self.consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
             for tp, records in batches.items():
-                for record in records:
-                    await self.processor.process(record)
-                await self.consumer.commit({tp: records[-1].offset + 1})
                 self._record_lag(tp, records[-1].offset + 1)
+
+    async def _process_in_order(self, records: Sequence[RecordLike]) -> None:
+        for record in records:
+            await self.processor.process(record)
 
     def _record_lag(self, tp: TopicPartition, position: int) -> None:
         highwater = self.consumer.highwater(tp)

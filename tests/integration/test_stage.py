@@ -96,3 +96,55 @@ async def test_stage_publishes_commits_retries_and_dead_letters(
     assert reasons["exhausted"]["dlq.offset"] == b"2"
     assert reasons["undecodable"]["dlq.offset"] == b"3"
     assert committed == 5
+
+
+async def test_partitions_are_processed_side_by_side_each_in_order(
+    kafka_bootstrap: str, unique: Callable[[str], str], make_topics: Callable[..., object]
+) -> None:
+    name = unique("stage")
+    source: Topic[MessageReceived] = Topic(unique("in"), MessageReceived, partitions=2)
+    await make_topics(source.name, dead_letter_topic(name), partitions=2)  # type: ignore[operator]
+    settings = ServiceSettings(kafka_bootstrap_servers=kafka_bootstrap)
+    started = {"a1": asyncio.Event(), "b1": asyncio.Event()}
+    overlapped: dict[str, bool] = {}
+    handled: list[str] = []
+
+    async def handler(event: MessageReceived) -> list[Output]:
+        sid = event.payload.message_sid
+        if sid in started:  # each first record waits for the other partition's: only side by side can both go on
+            started[sid].set()
+            other = started["b1" if sid == "a1" else "a1"]
+            try:
+                await asyncio.wait_for(other.wait(), timeout=5)
+                overlapped[sid] = True
+            except TimeoutError:
+                overlapped[sid] = False
+        handled.append(sid)
+        return []
+
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, max_batch_size=16)
+    await producer.start()
+    for partition, prefix in ((0, "a"), (1, "b")):
+        for n in (1, 2, 3):
+            await producer.send_and_wait(source.name, source.encode(message(f"{prefix}{n}")), partition=partition)
+    await producer.stop()
+
+    publisher = await Publisher.connect(settings, stage=name)
+    consumer = await connect_consumer(settings, stage=name, group_id=name, topics=[source.name])
+    stage = Stage(RecordProcessor(name=name, sources=[source], handler=handler, publisher=publisher),
+                  consumer=consumer)
+    task = asyncio.create_task(stage.run())
+    try:
+        for _ in range(200):
+            if len(handled) == 6:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        stage.stop()
+        await task
+        await consumer.stop()
+        await publisher.close()
+
+    assert overlapped == {"a1": True, "b1": True}
+    assert [sid for sid in handled if sid[0] == "a"] == ["a1", "a2", "a3"]
+    assert [sid for sid in handled if sid[0] == "b"] == ["b1", "b2", "b3"]
