@@ -6,7 +6,7 @@ measures how long each later stage takes to drain the burst. The baseline, measu
 run, is ingress's own rate for the same burst: the ratio says how much of the edge's throughput
 the pipeline keeps up with.
 
-    .venv/bin/python bench/pipeline_bench.py [--messages 1000] [--connections 16]
+    .venv/bin/python bench/pipeline_bench.py [--messages 1000] [--connections 16] [--twilio-latency-ms 200]
 """
 
 from __future__ import annotations
@@ -100,10 +100,13 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--twilio-latency-ms", type=float, default=200.0,
+                        help="the stand-in's delay per API call (real Twilio: ~100-300 ms)")
     args = parser.parse_args()
     run_dir = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     stack = Stack(StackConfig(run_dir=run_dir, ports=Ports.free(), fresh_database=True,
-                              extra_env={"LOG_LEVEL": "WARNING", "LOGGER_CONSOLE": "false"}))
+                              extra_env={"LOG_LEVEL": "WARNING", "LOGGER_CONSOLE": "false",
+                                         "TWILIO_STANDIN_LATENCY_MS": str(args.twilio_latency_ms)}))
     print("starting the stack…", flush=True)
     stack.start()
     cpu_before = cpu_by_process(stack)
@@ -122,7 +125,8 @@ def main() -> int:
     finally:
         stack.stop()
     n = args.messages
-    print(f"\n{n} webhooks from {n} customers, {args.connections} connections, one process per service")
+    print(f"\n{n} webhooks from {n} customers, {args.connections} connections, one process per service, "
+          f"Twilio API latency {args.twilio_latency_ms:.0f} ms")
     print(f"{'stage done':<36} {'seconds':>8} {'messages/s':>11} {'ratio to ingress':>17}")
     rows = [("ingress (baseline: webhooks answered)", ingress_s)]
     rows += [(f"{topic} complete", done[topic]) for topic in topics[1:]]

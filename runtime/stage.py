@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 import traceback
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -151,8 +151,8 @@ class RecordProcessor(Generic[E]):
 
 
 class Stage(Generic[E]):
-    """The aiokafka consumer loop around a `RecordProcessor`: poll, process each partition in order
-    (partitions side by side), commit once the batch's outputs are acknowledged."""
+    """The aiokafka consumer loop around a `RecordProcessor`: poll, process each conversation's
+    records in order (conversations side by side), commit once the batch's outputs are acknowledged."""
 
     def __init__(self, processor: RecordProcessor[E], *, consumer: AIOKafkaConsumer) -> None:
         self.processor = processor
@@ -174,12 +174,12 @@ class Stage(Generic[E]):
             batches = await self.consumer.getmany(timeout_ms=500, max_records=200)
             if not batches:
                 continue
-            # Partitions are processed side by side, each in order: a conversation's events share a
-            # partition (keyed by conversation), so its order holds, while one slow call (Twilio,
-            # the business API, PostgreSQL) no longer holds up every other conversation.
-            async with asyncio.TaskGroup() as partitions:
-                for records in batches.values():
-                    partitions.create_task(self._process_in_order(records))
+            # Conversations are processed side by side, each in order (records are keyed by
+            # conversation): one slow call (Twilio, the business API) no longer holds up every
+            # other conversation of the partition. The batch is committed once all are done.
+            async with asyncio.TaskGroup() as conversations:
+                for records in _by_key(batches).values():
+                    conversations.create_task(self._process_in_order(records))
             await self.consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
             for tp, records in batches.items():
                 self._record_lag(tp, records[-1].offset + 1)
@@ -192,6 +192,15 @@ class Stage(Generic[E]):
         highwater = self.consumer.highwater(tp)
         if highwater is not None:
             CONSUMER_LAG.labels(self.name, tp.topic, str(tp.partition)).set(max(0, highwater - position))
+
+
+def _by_key(batches: Mapping[TopicPartition, Sequence[RecordLike]]) -> dict[object, list[RecordLike]]:
+    """The batch's records grouped by partition and key, in offset order within each group."""
+    groups: dict[object, list[RecordLike]] = {}
+    for tp, records in batches.items():
+        for record in records:
+            groups.setdefault((tp, record.key), []).append(record)
+    return groups
 
 
 def _headers(record: RecordLike) -> list[tuple[str, bytes]]:

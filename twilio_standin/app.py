@@ -7,6 +7,7 @@ make the next creates fail.
 
 # No ``from __future__ import annotations``: FastAPI must resolve the route annotations, which
 # refer to objects local to ``create_app``.
+import asyncio
 import operator
 import re
 import secrets
@@ -152,6 +153,8 @@ def create_app(settings: StandinSettings) -> FastAPI:
 
     @app.post(f"{ACCOUNT_PATH}/Messages.json", status_code=201, dependencies=authenticated)
     async def create_message(account_sid: str, request: Request) -> dict[str, Any]:
+        if settings.latency_ms:
+            await asyncio.sleep(settings.latency_ms / 1000)
         if pending_failures:
             raise pending_failures.pop(0)
         record = _new_record(account_sid, await request.form())

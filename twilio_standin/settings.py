@@ -34,6 +34,7 @@ class StandinSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8091, ge=0, le=65535)
     callbacks: bool = True
+    latency_ms: float = Field(default=0.0, ge=0.0, description="Added to every API call (real Twilio: ~100-300 ms)")
     callback_delay_s: float = Field(default=0.05, ge=0.0)
     callback_statuses: Annotated[tuple[CallbackStatus, ...], NoDecode] = ("sent", "delivered", "read")
 

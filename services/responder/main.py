@@ -33,6 +33,7 @@ async def serve(stop: asyncio.Event, settings: ResponderSettings) -> None:
         await serve_stage(stop, settings=settings, name=STAGE, sources=[ACTION_COMPLETED], handler=handler,
                           ready_checks={"redis": redis_ready})
     finally:
+        sender.close()
         await redis.aclose()
 
 

@@ -98,12 +98,12 @@ async def test_stage_publishes_commits_retries_and_dead_letters(
     assert committed == 5
 
 
-async def test_partitions_are_processed_side_by_side_each_in_order(
+async def test_conversations_are_processed_side_by_side_each_in_order(
     kafka_bootstrap: str, unique: Callable[[str], str], make_topics: Callable[..., object]
 ) -> None:
     name = unique("stage")
-    source: Topic[MessageReceived] = Topic(unique("in"), MessageReceived, partitions=2)
-    await make_topics(source.name, dead_letter_topic(name), partitions=2)  # type: ignore[operator]
+    source: Topic[MessageReceived] = Topic(unique("in"), MessageReceived, partitions=1)
+    await make_topics(source.name, dead_letter_topic(name), partitions=1)  # type: ignore[operator]
     settings = ServiceSettings(kafka_bootstrap_servers=kafka_bootstrap)
     started = {"a1": asyncio.Event(), "b1": asyncio.Event()}
     overlapped: dict[str, bool] = {}
@@ -111,7 +111,7 @@ async def test_partitions_are_processed_side_by_side_each_in_order(
 
     async def handler(event: MessageReceived) -> list[Output]:
         sid = event.payload.message_sid
-        if sid in started:  # each first record waits for the other partition's: only side by side can both go on
+        if sid in started:  # each first record waits for the other conversation's: only side by side can both go on
             started[sid].set()
             other = started["b1" if sid == "a1" else "a1"]
             try:
@@ -124,9 +124,10 @@ async def test_partitions_are_processed_side_by_side_each_in_order(
 
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, max_batch_size=16)
     await producer.start()
-    for partition, prefix in ((0, "a"), (1, "b")):
-        for n in (1, 2, 3):
-            await producer.send_and_wait(source.name, source.encode(message(f"{prefix}{n}")), partition=partition)
+    for n in (1, 2, 3):  # two conversations interleaved in one partition
+        for conversation in ("a", "b"):
+            await producer.send_and_wait(source.name, source.encode(message(f"{conversation}{n}")),
+                                         key=conversation.encode())
     await producer.stop()
 
     publisher = await Publisher.connect(settings, stage=name)
