@@ -23,6 +23,7 @@ from contracts import INTENT_DETECTED, IntentDetected
 from contracts.dialogue import DialogueState
 from contracts.topics import DIALOGUE_CHANGELOG
 from runtime.kafka import KAFKA_MAX_BATCH_BYTES, TANSU_MAX_BATCH_BYTES, Publisher
+from runtime.metrics import CONSUMER_LAG
 from runtime.ops import http_server, ops_app
 from runtime.stage import Output, RecordProcessor
 from services.actions.policy import STAGE, ActionsDeps, handle
@@ -73,6 +74,7 @@ class DialogueWorker:
         self.last_beat = time.monotonic()
         self.crashed = False
         self._pending: dict[str, DialogueState] = {}
+        self._positions: dict[Any, int] = {}  # partition → offset after the last record processed
         self.source = app.topic(INTENT_DETECTED.name, key_type=bytes, value_type=bytes,
                                 key_serializer="raw", value_serializer="raw")
         self.table = app.Table(TABLE, default=None, partitions=INTENT_DETECTED.partitions)
@@ -85,6 +87,19 @@ class DialogueWorker:
 
     async def beat(self) -> None:
         self.last_beat = time.monotonic()
+        self.record_lag()
+
+    def record_lag(self) -> None:
+        """Consumer lag per assigned partition: the fetch high watermark (right on Tansu too, unlike
+        end offsets) minus the position after the last record processed."""
+        assigned = self.app.consumer.assignment()
+        for tp, position in list(self._positions.items()):
+            if tp not in assigned:
+                del self._positions[tp]
+                continue
+            highwater = self.app.consumer.highwater(tp)
+            if highwater is not None:
+                CONSUMER_LAG.labels(STAGE, tp.topic, str(tp.partition)).set(max(0, highwater - position))
 
     async def start_side_services(self) -> None:
         self.publisher = await Publisher.connect(self.settings, stage=STAGE)
@@ -118,6 +133,7 @@ class DialogueWorker:
                 if await self.processor.process(event.message):
                     for new_state in self._pending.values():
                         self.table[new_state.conversation_id] = new_state.model_dump(mode="json")
+                self._positions[event.message.tp] = event.message.offset + 1
         except BaseException:
             self.crashed = True
             raise

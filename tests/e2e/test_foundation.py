@@ -106,6 +106,23 @@ async def test_two_messages_flow_through_every_stage(stack: Stack) -> None:
     rows = await wait_for(logged)
     assert sorted(r["type"] for r in rows) == sorted([t.name for t in CHAIN] * 2)
 
+    # Every consuming stage reports its consumer lag, and it is back to 0 once both chains are done
+    # (actions, a faust worker, refreshes it every 5 s).
+    sources = {"nlu": "message.received", "actions": "intent.detected", "responder": "action.completed",
+               "logger": "reply.sent"}
+
+    async def caught_up() -> dict[str, list[float]] | None:
+        lags: dict[str, list[float]] = {}
+        async with httpx.AsyncClient() as client:
+            for service, topic in sources.items():
+                text = (await client.get(stack.url(service) + "/metrics")).text
+                lags[service] = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                                 if line.startswith("orchestrator_consumer_lag{")
+                                 and f'stage="{service}"' in line and f'topic="{topic}"' in line]
+        return lags if all(lags.values()) and not any(any(v) for v in lags.values()) else None
+
+    assert await wait_for(caught_up, timeout=20.0)
+
 
 async def _more_than(stack: Stack, customer: str, count: int) -> bool:
     return len(await replies_to(stack, customer)) > count
