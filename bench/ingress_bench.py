@@ -14,15 +14,11 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from urllib.parse import urlencode
-
-import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.loadgen import Result, run_closed, run_open
+from bench.loadgen import Request, Result, cpu_seconds, run_closed, run_open, signed_webhooks
 from devstack import infra
-from devstack.webhooks import inbound_params, new_message_sid, sign
 from runtime.kafka import all_topic_specs, ensure_topics
 from runtime.settings import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
 
@@ -36,25 +32,12 @@ async def ok(request: Request) -> Response:
 """
 
 
-def signed_requests(public_url: str, count: int, senders: int = 5000) -> list[tuple[str, bytes, dict[str, str]]]:
-    url = public_url + "/webhooks/twilio/whatsapp"
-    made = []
-    for i in range(count):
-        params = inbound_params(body="hola, ¿qué paquetes tienen?", customer=f"whatsapp:+52155{i % senders:08d}",
-                                business="whatsapp:+14155238886", account_sid=DEMO_ACCOUNT_SID,
-                                message_sid=new_message_sid())
-        made.append(("/webhooks/twilio/whatsapp", urlencode(params).encode(), {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Twilio-Signature": sign(url, params, DEMO_AUTH_TOKEN)}))
-    return made
+def signed_requests(public_url: str, count: int) -> list[Request]:
+    return signed_webhooks(public_url, count, bodies=["hola, ¿qué paquetes tienen?"], senders=5000,
+                           account_sid=DEMO_ACCOUNT_SID, auth_token=DEMO_AUTH_TOKEN)
 
 
-def cpu_seconds(pid: int) -> float:
-    times = psutil.Process(pid).cpu_times()
-    return float(times.user + times.system)
-
-
-def measure(url: str, requests: list[tuple[str, bytes, dict[str, str]]], *, total: int, connections: int,
+def measure(url: str, requests: list[Request], *, total: int, connections: int,
             rate: float, seconds: float, pid: int) -> tuple[Result, Result]:
     before = cpu_seconds(pid)
     closed = asyncio.run(run_closed(url, lambda i: requests[i], total=total, connections=connections))

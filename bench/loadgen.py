@@ -2,6 +2,8 @@
 
 Closed loop (`run_closed`): C connections send back to back, for throughput. Open loop
 (`run_open`): requests start at a fixed rate whatever the latency, for honest tail latency.
+`signed_webhooks` builds the requests the benchmarks send: distinct, correctly signed Twilio
+webhooks; `cpu_seconds` is what a server process spent on them.
 """
 
 from __future__ import annotations
@@ -9,11 +11,38 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
-RequestFactory = Callable[[int], tuple[str, bytes, dict[str, str]]]  # i → (path, body, headers)
+import psutil
+
+from devstack.webhooks import inbound_params, new_message_sid, sign
+
+Request = tuple[str, bytes, dict[str, str]]  # (path, body, headers)
+RequestFactory = Callable[[int], Request]  # i → request
+WEBHOOK_PATH = "/webhooks/twilio/whatsapp"
+BUSINESS_NUMBER = "whatsapp:+14155238886"
+
+
+def signed_webhooks(base_url: str, count: int, *, bodies: Sequence[str], senders: int, account_sid: str,
+                    auth_token: str) -> list[Request]:
+    """`count` inbound webhooks (distinct MessageSids, `senders` customers, `bodies` in turn) signed for
+    `base_url`, the URL the server checks signatures against."""
+    made = []
+    for i in range(count):
+        params = inbound_params(body=bodies[i % len(bodies)], customer=f"whatsapp:+52155{i % senders:08d}",
+                                business=BUSINESS_NUMBER, account_sid=account_sid, message_sid=new_message_sid())
+        made.append((WEBHOOK_PATH, urlencode(params).encode(), {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": sign(base_url + WEBHOOK_PATH, params, auth_token)}))
+    return made
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
 
 
 @dataclass

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlencode
 
 import asyncpg
 import psutil
@@ -25,10 +25,9 @@ from aiokafka import AIOKafkaConsumer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.loadgen import run_closed
+from bench.loadgen import cpu_seconds, run_closed, signed_webhooks
 from contracts import ACTION_COMPLETED, INTENT_DETECTED, MESSAGE_RECEIVED, REPLY_SENT
-from devstack.stack import DEMO_BUSINESS_NUMBER, Ports, Stack, StackConfig
-from devstack.webhooks import inbound_params, new_message_sid, sign
+from devstack.stack import Ports, Stack, StackConfig
 
 TEXTS = ("hola", "¿qué paquetes tienen?", "¿cuál es el horario?", "quiero agendar una clase")
 
@@ -36,24 +35,9 @@ TEXTS = ("hola", "¿qué paquetes tienen?", "¿cuál es el horario?", "quiero ag
 def cpu_by_process(stack: Stack) -> dict[str, float]:
     seconds = {}
     for name, proc in stack.procs.children:
-        try:
-            times = psutil.Process(proc.pid).cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        seconds[name] = times.user + times.system + times.children_user + times.children_system
+        with contextlib.suppress(psutil.NoSuchProcess):
+            seconds[name] = cpu_seconds(proc.pid)
     return seconds
-
-
-def webhooks(stack: Stack, count: int) -> list[tuple[str, bytes, dict[str, str]]]:
-    made = []
-    for i in range(count):
-        params = inbound_params(body=TEXTS[i % len(TEXTS)], customer=f"whatsapp:+52155{i:08d}",
-                                business=DEMO_BUSINESS_NUMBER, account_sid=stack.config.account_sid,
-                                message_sid=new_message_sid())
-        made.append(("/webhooks/twilio/whatsapp", urlencode(params).encode(), {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Twilio-Signature": sign(stack.webhook_url, params, stack.config.auth_token)}))
-    return made
 
 
 async def drain_times(bootstrap: str, topics: list[str], expected: int, started: float,
@@ -111,7 +95,8 @@ def main() -> int:
     stack.start()
     cpu_before = cpu_by_process(stack)
     try:
-        requests = webhooks(stack, args.messages)
+        requests = signed_webhooks(stack.ingress_url, args.messages, bodies=TEXTS, senders=args.messages,
+                                   account_sid=stack.config.account_sid, auth_token=stack.config.auth_token)
         started = time.monotonic()
         edge = asyncio.run(run_closed(stack.ingress_url, lambda i: requests[i], total=args.messages,
                                       connections=args.connections))
