@@ -189,9 +189,14 @@ class Stage(Generic[E]):
             await self.processor.process(record)
 
     def _record_lag(self, tp: TopicPartition, position: int) -> None:
-        highwater = self.consumer.highwater(tp)
-        if highwater is not None:
-            CONSUMER_LAG.labels(self.name, tp.topic, str(tp.partition)).set(max(0, highwater - position))
+        record_lag(self.name, tp, highwater=self.consumer.highwater(tp), position=position)
+
+
+def record_lag(stage: str, tp: TopicPartition, *, highwater: int | None, position: int) -> None:
+    """Consumer lag of one partition: the fetch high watermark (right on Tansu too, unlike end
+    offsets) minus the position after the last record processed."""
+    if highwater is not None:
+        CONSUMER_LAG.labels(stage, tp.topic, str(tp.partition)).set(max(0, highwater - position))
 
 
 def _by_key(batches: Mapping[TopicPartition, Sequence[RecordLike]]) -> dict[object, list[RecordLike]]:

@@ -23,9 +23,8 @@ from contracts import INTENT_DETECTED, IntentDetected
 from contracts.dialogue import DialogueState
 from contracts.topics import DIALOGUE_CHANGELOG
 from runtime.kafka import KAFKA_MAX_BATCH_BYTES, TANSU_MAX_BATCH_BYTES, Publisher
-from runtime.metrics import CONSUMER_LAG
 from runtime.ops import http_server, ops_app
-from runtime.stage import Output, RecordProcessor
+from runtime.stage import Output, RecordProcessor, record_lag
 from services.actions.policy import STAGE, ActionsDeps, handle
 from services.actions.settings import ActionsSettings
 
@@ -90,16 +89,13 @@ class DialogueWorker:
         self.record_lag()
 
     def record_lag(self) -> None:
-        """Consumer lag per assigned partition: the fetch high watermark (right on Tansu too, unlike
-        end offsets) minus the position after the last record processed."""
+        """Consumer lag of every assigned partition this worker has processed records of."""
         assigned = self.app.consumer.assignment()
         for tp, position in list(self._positions.items()):
             if tp not in assigned:
                 del self._positions[tp]
                 continue
-            highwater = self.app.consumer.highwater(tp)
-            if highwater is not None:
-                CONSUMER_LAG.labels(STAGE, tp.topic, str(tp.partition)).set(max(0, highwater - position))
+            record_lag(STAGE, tp, highwater=self.app.consumer.highwater(tp), position=position)
 
     async def start_side_services(self) -> None:
         self.publisher = await Publisher.connect(self.settings, stage=STAGE)

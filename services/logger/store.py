@@ -62,7 +62,8 @@ class EventStore:
         if not schema.isidentifier():
             raise ValueError(f"invalid schema name {schema!r}")
         try:
-            pool = await asyncpg.create_pool(dsn, min_size=1, max_size=8, timeout=10)  # one per partition in flight
+            # the stage logs conversations side by side: a few connections serve them
+            pool = await asyncpg.create_pool(dsn, min_size=1, max_size=8, timeout=10)
         except (OSError, asyncpg.PostgresError) as exc:
             raise DependencyUnreachable(service, "PostgreSQL", describe(dsn), str(exc)) from exc
         async with pool.acquire() as conn:

@@ -25,8 +25,8 @@ T = TypeVar("T")
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 # Twilio calls block (the library's HTTP client is synchronous), so they run on threads of their
-# own: asyncio's default pool has 6 on 2 cores, fewer than the partitions a responder processes
-# side by side, and each call waits ~100-300 ms on Twilio's API.
+# own: asyncio's default pool has 6 on 2 cores, far fewer than the conversations a responder
+# processes side by side, and each call waits ~100-300 ms on Twilio's API.
 MAX_CONCURRENT_CALLS = 32
 
 
