@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
+from typing import TypeVar
 
 from contracts import Location, Media, MessageReceivedPayload, ReplyStatusPayload
 
 WHATSAPP_ADDRESS = re.compile(r"^whatsapp:\+[1-9]\d{6,14}$")
 MAX_MEDIA = 10
+N = TypeVar("N", int, float)
 
 
 class InvalidWebhook(ValueError):
@@ -30,22 +32,12 @@ def _address(form: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _int(form: Mapping[str, str], name: str, default: int = 0) -> int:
-    raw = form.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise InvalidWebhook(f"field {name} is not a number") from None
-
-
-def _float(form: Mapping[str, str], name: str) -> float | None:
-    raw = form.get(name, "").strip()
-    if not raw:
+def _number(form: Mapping[str, str], name: str, kind: type[N]) -> N | None:
+    raw = _optional(form, name)
+    if raw is None:
         return None
     try:
-        return float(raw)
+        return kind(raw)
     except ValueError:
         raise InvalidWebhook(f"field {name} is not a number") from None
 
@@ -56,14 +48,14 @@ def _optional(form: Mapping[str, str], name: str) -> str | None:
 
 
 def parse_inbound(form: Mapping[str, str], *, received_at: datetime) -> MessageReceivedPayload:
-    num_media = _int(form, "NumMedia")
+    num_media = _number(form, "NumMedia", int) or 0
     if not 0 <= num_media <= MAX_MEDIA:
         raise InvalidWebhook(f"field NumMedia must be between 0 and {MAX_MEDIA}")
     media = tuple(
         Media(url=_required(form, f"MediaUrl{i}"), content_type=_required(form, f"MediaContentType{i}"))
         for i in range(num_media)
     )
-    latitude, longitude = _float(form, "Latitude"), _float(form, "Longitude")
+    latitude, longitude = _number(form, "Latitude", float), _number(form, "Longitude", float)
     location = None
     if latitude is not None and longitude is not None:
         if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
@@ -88,7 +80,7 @@ def parse_inbound(form: Mapping[str, str], *, received_at: datetime) -> MessageR
 
 
 def parse_status(form: Mapping[str, str]) -> ReplyStatusPayload:
-    error_code = _int(form, "ErrorCode") or None
+    error_code = _number(form, "ErrorCode", int) or None
     return ReplyStatusPayload(
         message_sid=_required(form, "MessageSid"),
         status=_required(form, "MessageStatus"),
