@@ -58,10 +58,10 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.nlu_bench import Timing, measure
+from services.nlu.adapters.rasa import parse_rasa_response
 from services.nlu.engine import DEMO_CATALOGUE, EngineConfig, NluEngine, ParseResult
 from services.nlu.engine.training_data import TrainingData, load_training_data
 from services.nlu.evaluate import EVAL_PATH, TRAIN_PATH, Report, evaluate
-from services.nlu.rasa_client import parse_rasa_response
 
 WARM_UP = 200
 SERVER_START_TIMEOUT_S = 600.0

@@ -1,4 +1,8 @@
-"""Composition root of actions: checks its dependencies, wires the business API, runs the faust worker."""
+"""Composition root of actions: builds the business API adapter and the faust worker from settings.
+
+`bootstrap(settings)` wires the real adapters; tests call it with fakes of what lies outside
+(`business_api=`, `publisher=`) and get the same worker the service runs.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +16,28 @@ from runtime.errors import DependencyUnreachable
 from runtime.kafka import Publisher
 from runtime.logs import configure_logging
 from runtime.service import EXIT_UNREACHABLE
+from runtime.settings import load_settings
 from runtime.tracing import configure_tracing
-from services.actions.app import create_app
-from services.actions.policy import STAGE
+from services.actions.adapters.business_api import BusinessApi, BusinessApiClient
+from services.actions.agent import DialogueWorker, create_worker
+from services.actions.flows import ActionsDeps
+from services.actions.handler import STAGE
 from services.actions.settings import ActionsSettings
-from services.actions.wiring import build_deps
 
 log = logging.getLogger("actions")
+
+
+def bootstrap(settings: ActionsSettings, *, business_api: BusinessApi | None = None,
+              publisher: Publisher | None = None) -> DialogueWorker:
+    """The actions worker wired from `settings`.
+
+    Without `business_api` the HTTP adapter is built from the settings and the endpoints file
+    (an invalid file raises `EndpointsError`, naming the file and the problem); without
+    `publisher` the worker connects its own when it starts. The caller owns the adapter:
+    `await worker.deps.business_api.close()` on shutdown.
+    """
+    api = business_api if business_api is not None else BusinessApiClient.from_settings(settings)
+    return create_worker(settings, ActionsDeps.from_settings(settings, api), publisher=publisher)
 
 
 async def preflight(settings: ActionsSettings) -> None:
@@ -28,7 +47,7 @@ async def preflight(settings: ActionsSettings) -> None:
 
 
 def main() -> None:
-    settings = ActionsSettings()
+    settings = load_settings(ActionsSettings, STAGE)
     configure_logging(STAGE, level=settings.log_level, fmt=settings.log_format)
     configure_tracing(STAGE, settings.otel_exporter)
     try:
@@ -37,9 +56,8 @@ def main() -> None:
         log.error("start-up failed: %s", exc)
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(EXIT_UNREACHABLE)
-    app, _ = create_app(settings, build_deps(settings))
-    worker = Worker(app, loglevel=settings.log_level, quiet=True, override_logging=False)
-    worker.execute_from_commandline()
+    worker = bootstrap(settings)
+    Worker(worker.app, loglevel=settings.log_level, quiet=True, override_logging=False).execute_from_commandline()
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from runtime.kafka import Publisher
 from runtime.logs import correlation_id
 from runtime.metrics import LATENCY_BUCKETS
 from runtime.twilio_rest import REPLIED_PREFIX
-from services.ingress.admission import Admission
+from services.ingress.adapters.admission import Admission
 from services.ingress.settings import IngressSettings
 from services.ingress.signature import FormParams, signed_url, valid_signature
 from services.ingress.webhook import InvalidWebhook, parse_inbound, parse_status

@@ -10,7 +10,7 @@ from runtime.ops import add_ops_routes, http_server
 from runtime.redis_client import connect_redis
 from runtime.service import run_service, run_until_stopped
 from runtime.twilio_rest import twilio_client
-from services.ingress.admission import Admission
+from services.ingress.adapters.admission import Admission
 from services.ingress.app import IngressDeps, create_app
 from services.ingress.settings import IngressSettings
 

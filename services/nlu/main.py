@@ -15,12 +15,12 @@ import time
 from contracts import MESSAGE_RECEIVED
 from runtime.resilience import CircuitBreaker
 from runtime.service import run_service, serve_stage
-from services.nlu.catalogue import fetch_package_names
+from services.nlu.adapters.catalogue import fetch_package_names
+from services.nlu.adapters.rasa import RasaClient
 from services.nlu.engine import EngineConfig, NluEngine
+from services.nlu.handler import STAGE, Parser, make_handler, record_circuit_change, record_rasa_failure
 from services.nlu.http import create_app
-from services.nlu.rasa_client import RasaClient
 from services.nlu.settings import NluSettings
-from services.nlu.stage import STAGE, Parser, make_handler, record_circuit_change, record_rasa_failure
 
 log = logging.getLogger("nlu")
 

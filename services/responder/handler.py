@@ -17,9 +17,9 @@ from contracts import (
     ReplySentPayload,
 )
 from runtime.stage import Output
-from services.responder.ledger import ReplyLedger, claimed_at
+from services.responder.adapters.ledger import ReplyLedger, claimed_at
+from services.responder.adapters.twilio import TwilioSender
 from services.responder.templates import UnknownTemplate, render
-from services.responder.twilio_sender import TwilioSender
 
 log = logging.getLogger(__name__)
 

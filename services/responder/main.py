@@ -8,10 +8,10 @@ from contracts import ACTION_COMPLETED, ActionCompleted
 from runtime.redis_client import connect_redis
 from runtime.service import run_service, serve_stage
 from runtime.stage import Output
+from services.responder.adapters.ledger import ReplyLedger
+from services.responder.adapters.twilio import TwilioSender
 from services.responder.handler import STAGE, ResponderDeps, handle
-from services.responder.ledger import ReplyLedger
 from services.responder.settings import ResponderSettings
-from services.responder.twilio_sender import TwilioSender
 
 
 async def serve(stop: asyncio.Event, settings: ResponderSettings) -> None:

@@ -13,8 +13,8 @@ from pydantic import JsonValue
 
 from contracts import ActionOutcome, ApiError, IntentDetected, derive_event_id
 from contracts.dialogue import DialogueState, DialogueUpdate, Offer, PendingConfirmation
-from services.actions.business_api import BusinessApi, BusinessApiError
-from services.actions.endpoints import Operation
+from services.actions.adapters.business_api import BusinessApi, BusinessApiError
+from services.actions.adapters.endpoints import Operation
 from services.actions.settings import ActionsSettings
 from services.actions.understanding import fold as fold_words
 

@@ -14,8 +14,8 @@ from pydantic import JsonValue
 from contracts import ActionOutcome
 from contracts.dialogue import DialogueUpdate, Offer, PendingConfirmation
 from services.actions import understanding
-from services.actions.business_api import BusinessApiError
-from services.actions.endpoints import Operation
+from services.actions.adapters.business_api import BusinessApiError
+from services.actions.adapters.endpoints import Operation
 from services.actions.flows.base import Context, Decision, api_failure, asking, done, failed, without
 
 FLOW = "actualizar_perfil"

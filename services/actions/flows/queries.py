@@ -8,8 +8,8 @@ from typing import Any
 
 from contracts import ActionOutcome
 from contracts.dialogue import DialogueUpdate
-from services.actions.business_api import BusinessApiError
-from services.actions.endpoints import Operation
+from services.actions.adapters.business_api import BusinessApiError
+from services.actions.adapters.endpoints import Operation
 from services.actions.flows.base import Context, Decision, api_failure
 from services.actions.flows.booking import slot_offer, slot_view
 from services.actions.flows.cancellation import booking_offer, booking_view

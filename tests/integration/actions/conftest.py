@@ -19,7 +19,7 @@ import pytest
 from pydantic import SecretStr
 
 from business_api.settings import BusinessApiSettings
-from services.actions.business_api import BusinessApiClient
+from services.actions.adapters.business_api import BusinessApiClient
 from services.actions.settings import ActionsSettings
 from tests.integration.business_api.harness import AUTH, TOKEN, ApiServer, settings_for
 

@@ -18,9 +18,9 @@ import pytest
 
 from contracts import ActionCompleted, ActionOutcome
 from runtime.resilience import CircuitBreaker, CircuitState
-from services.actions.business_api import BusinessApiClient, BusinessApiError
-from services.actions.endpoints import Operation
-from services.actions.policy import ActionsDeps, handle
+from services.actions.adapters.business_api import BusinessApiClient, BusinessApiError
+from services.actions.adapters.endpoints import Operation
+from services.actions.handler import ActionsDeps, handle
 from tests.integration.actions.conftest import ZONE, ApiServerOn, FindSlot, actions_settings
 from tests.integration.business_api.harness import ANA, ApiServer, settings_for
 from tests.unit.actions.conversation import Conversation, text_of

@@ -14,7 +14,7 @@ from devstack.infra import free_port
 from runtime.kafka import Publisher
 from runtime.ops import http_server
 from runtime.redis_client import redis_client
-from services.ingress.admission import Admission
+from services.ingress.adapters.admission import Admission
 from services.ingress.app import IngressDeps, create_app
 from services.ingress.settings import IngressSettings
 

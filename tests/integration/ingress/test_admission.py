@@ -12,7 +12,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from devstack.infra import free_port
 from runtime.redis_client import redis_client
-from services.ingress.admission import MAX_BATCH, Admission
+from services.ingress.adapters.admission import MAX_BATCH, Admission
 
 
 @pytest.fixture

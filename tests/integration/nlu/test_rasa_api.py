@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from services.nlu.adapters.rasa import RasaClient
 from services.nlu.engine import NluEngine
-from services.nlu.rasa_client import RasaClient
 from tests.integration.nlu.conftest import TEXT
 
 REFERENCE_TIME = "2026-11-25T15:00:00-06:00"  # a Wednesday in Mexico City

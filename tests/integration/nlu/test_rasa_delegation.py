@@ -14,9 +14,9 @@ from contracts.events import Media
 from contracts.ids import inbound_event_id
 from devstack.infra import free_port
 from runtime.resilience import CircuitBreaker, CircuitState
+from services.nlu.adapters.rasa import RasaClient, RasaUnavailable
 from services.nlu.engine import NluEngine
-from services.nlu.rasa_client import RasaClient, RasaUnavailable
-from services.nlu.stage import Parser, make_handler, record_circuit_change, record_rasa_failure, understand
+from services.nlu.handler import Parser, make_handler, record_circuit_change, record_rasa_failure, understand
 from tests.integration.nlu.conftest import MODEL_FILE, TEXT, FakeClock, RasaStandIn
 
 # Wednesday 25 November 2026, 15:00 in Mexico City: "mañana" is the 26th, "a las 5 de la tarde" 17:00.

@@ -19,8 +19,8 @@ from contracts import (
     inbound_event_id,
 )
 from contracts.dialogue import DialogueState
-from services.actions.business_api import BusinessApi
-from services.actions.policy import ActionsDeps, handle
+from services.actions.adapters.business_api import BusinessApi
+from services.actions.handler import ActionsDeps, handle
 from services.nlu.engine import NluEngine
 from services.responder.templates import render
 from tests.unit.nlu._shared import trained_engine

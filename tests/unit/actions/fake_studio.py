@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from services.actions.business_api import BusinessApiError, client_phone_of
-from services.actions.endpoints import Operation
+from services.actions.adapters.business_api import BusinessApiError, client_phone_of
+from services.actions.adapters.endpoints import Operation
 
 ZONE = ZoneInfo("America/Mexico_City")
 PACKAGES: list[dict[str, Any]] = [

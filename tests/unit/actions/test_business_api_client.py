@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from runtime.resilience import CircuitBreaker, CircuitState
-from services.actions.business_api import BusinessApiClient, BusinessApiError
-from services.actions.endpoints import Operation, load_endpoints
+from services.actions.adapters.business_api import BusinessApiClient, BusinessApiError
+from services.actions.adapters.endpoints import Operation, load_endpoints
 from services.actions.settings import DEFAULT_ENDPOINTS_FILE, ActionsSettings
 
 ENDPOINTS = load_endpoints(DEFAULT_ENDPOINTS_FILE)

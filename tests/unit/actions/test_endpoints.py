@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from services.actions.business_api import BusinessApiClient
-from services.actions.endpoints import (
+from services.actions.adapters.business_api import BusinessApiClient
+from services.actions.adapters.endpoints import (
     EndpointsError,
     MissingParameter,
     Operation,
@@ -16,8 +16,8 @@ from services.actions.endpoints import (
     load_endpoints,
     render_request,
 )
+from services.actions.main import bootstrap
 from services.actions.settings import DEFAULT_ENDPOINTS_FILE, ActionsSettings
-from services.actions.wiring import build_deps
 
 
 def shipped() -> dict[str, object]:
@@ -104,7 +104,7 @@ async def test_the_service_reads_the_mapping_named_by_its_settings(tmp_path: Pat
     raw["operations"]["list_packages"]["path"] = "/v2/catalogue"  # type: ignore[index]
     monkeypatch.setenv("ACTIONS_ENDPOINTS_FILE", str(write(tmp_path, raw)))
     monkeypatch.setenv("ACTIONS_FLOW_IDLE_S", "120")
-    deps = build_deps(ActionsSettings())
+    deps = bootstrap(ActionsSettings()).deps
     assert isinstance(deps.business_api, BusinessApiClient)
     assert deps.business_api.endpoints.endpoint(Operation.LIST_PACKAGES).path == "/v2/catalogue"
     assert deps.flow_idle_s == 120 and deps.confidence_threshold == 0.45
@@ -112,7 +112,7 @@ async def test_the_service_reads_the_mapping_named_by_its_settings(tmp_path: Pat
     raw["operations"]["list_packages"]["path"] = "/v2/{nope}"  # type: ignore[index]
     write(tmp_path, raw)
     with pytest.raises(EndpointsError, match="unknown parameter"):
-        build_deps(ActionsSettings())
+        bootstrap(ActionsSettings())
 
 
 def test_a_missing_or_unreadable_file(tmp_path: Path) -> None:

@@ -6,8 +6,8 @@ import pytest
 
 from contracts import ACTION_COMPLETED, ActionCompleted, ActionOutcome
 from contracts.dialogue import DialogueState, apply, fold
-from services.actions.endpoints import Operation
-from services.actions.policy import ActionsDeps, handle
+from services.actions.adapters.endpoints import Operation
+from services.actions.handler import ActionsDeps, handle
 from tests.unit.actions.conversation import CUSTOMER, Conversation, text_of
 from tests.unit.actions.fake_studio import FakeStudio
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from contracts import ActionOutcome, Media, NluOutcome
-from services.actions.business_api import BusinessApiError
-from services.actions.endpoints import Operation
+from services.actions.adapters.business_api import BusinessApiError
+from services.actions.adapters.endpoints import Operation
 from tests.unit.actions.conversation import CUSTOMER, Conversation, text_of
 from tests.unit.actions.fake_studio import PACKAGES, FakeStudio
 

@@ -34,8 +34,8 @@ from contracts import (
 )
 from runtime.resilience import CircuitState
 from runtime.stage import Handler, Output
+from services.nlu.adapters.rasa import RasaClient, RasaUnavailable
 from services.nlu.engine import EntityPrediction, NluEngine, ParseResult
-from services.nlu.rasa_client import RasaClient, RasaUnavailable
 
 STAGE = "nlu"
 RASA_MODEL_UNKNOWN = "rasa"

@@ -1,4 +1,4 @@
-"""The actions stage as a faust app: one agent over `intent.detected`, dialogue state in a Table.
+"""The actions entrypoint: a faust app with one agent over `intent.detected`, dialogue state in a Table.
 
 The Table's changelog lives in Kafka (`actions-dialogue-changelog`, co-partitioned with
 `intent.detected`), so a restarted or rescaled worker recovers every conversation from Kafka
@@ -25,7 +25,7 @@ from contracts.topics import DIALOGUE_CHANGELOG
 from runtime.kafka import KAFKA_MAX_BATCH_BYTES, TANSU_MAX_BATCH_BYTES, Publisher
 from runtime.ops import http_server, ops_app
 from runtime.stage import Output, RecordProcessor, record_lag
-from services.actions.policy import STAGE, ActionsDeps, handle
+from services.actions.handler import STAGE, ActionsDeps, handle
 from services.actions.settings import ActionsSettings
 
 log = logging.getLogger(__name__)
@@ -60,18 +60,26 @@ def faust_settings(settings: ActionsSettings) -> dict[str, Any]:
     }
 
 
+STALL_AFTER_S = 60.0
+"""Liveness fails when one record has been in the handler this long, or when records wait and none
+was processed for this long."""
+
+
 class DialogueWorker:
     """Everything the agent needs, built on faust's event loop once the worker starts."""
 
-    def __init__(self, app: faust.App, settings: ActionsSettings, deps: ActionsDeps) -> None:
+    def __init__(self, app: faust.App, settings: ActionsSettings, deps: ActionsDeps, *,
+                 publisher: Publisher | None = None) -> None:
         self.app = app
         self.settings = settings
         self.deps = deps
         self.ready = asyncio.Event()
         self.processor: RecordProcessor[IntentDetected] | None = None
-        self.publisher: Publisher | None = None
-        self.last_beat = time.monotonic()
+        self.publisher = publisher
         self.crashed = False
+        self.busy_since: float | None = None  # monotonic time the record in the handler started
+        self.last_progress = time.monotonic()
+        self.work_waiting = False
         self._pending: dict[str, DialogueState] = {}
         self._positions: dict[Any, int] = {}  # partition → offset after the last record processed
         self.source = app.topic(INTENT_DETECTED.name, key_type=bytes, value_type=bytes,
@@ -79,26 +87,44 @@ class DialogueWorker:
         self.table = app.Table(TABLE, default=None, partitions=INTENT_DETECTED.partitions)
         app.agent(self.source, name="dialogue")(self.run)
         app.task(self.start_side_services)
-        app.timer(5.0)(self.beat)
+        app.timer(5.0)(self.watch)
 
-    def alive(self) -> bool:
-        return not self.crashed and time.monotonic() - self.last_beat < 60.0
+    def alive(self, *, now: float | None = None) -> bool:
+        """Liveness: the agent is consuming, or idle with nothing to consume.
 
-    async def beat(self) -> None:
-        self.last_beat = time.monotonic()
-        self.record_lag()
+        Not alive when the agent crashed, when one record has been in the handler longer than
+        `STALL_AFTER_S`, or when records wait on an assigned partition and none was processed
+        for that long (a stalled stream).
+        """
+        now = time.monotonic() if now is None else now
+        if self.crashed:
+            return False
+        if self.busy_since is not None and now - self.busy_since > STALL_AFTER_S:
+            return False
+        return not (self.work_waiting and now - self.last_progress > STALL_AFTER_S)
 
-    def record_lag(self) -> None:
-        """Consumer lag of every assigned partition this worker has processed records of."""
+    async def watch(self) -> None:
+        """Every 5 s: consumer lag per partition, and whether records wait to be processed."""
+        waiting = False
         assigned = self.app.consumer.assignment()
-        for tp, position in list(self._positions.items()):
+        for tp in list(self._positions):
             if tp not in assigned:
                 del self._positions[tp]
+        for tp in assigned:
+            if tp.topic != INTENT_DETECTED.name:
                 continue
-            record_lag(STAGE, tp, highwater=self.app.consumer.highwater(tp), position=position)
+            highwater = self.app.consumer.highwater(tp)
+            position = self._positions.get(tp)
+            if position is None:
+                position = await self.app.consumer.position(tp)
+            if highwater is not None and position is not None:
+                record_lag(STAGE, tp, highwater=highwater, position=position)
+                waiting = waiting or highwater > position
+        self.work_waiting = waiting
 
     async def start_side_services(self) -> None:
-        self.publisher = await Publisher.connect(self.settings, stage=STAGE)
+        if self.publisher is None:
+            self.publisher = await Publisher.connect(self.settings, stage=STAGE)
         self.processor = RecordProcessor(name=STAGE, sources=[INTENT_DETECTED], handler=self.handle,
                                          publisher=self.publisher, max_attempts=self.settings.max_attempts)
         self.ready.set()
@@ -125,16 +151,20 @@ class DialogueWorker:
         try:
             event: EventT[bytes]
             async for event in stream.events():
+                self.busy_since = time.monotonic()
                 self._pending.clear()
                 if await self.processor.process(event.message):
                     for new_state in self._pending.values():
                         self.table[new_state.conversation_id] = new_state.model_dump(mode="json")
                 self._positions[event.message.tp] = event.message.offset + 1
+                self.busy_since = None
+                self.last_progress = time.monotonic()
         except BaseException:
             self.crashed = True
             raise
 
 
-def create_app(settings: ActionsSettings, deps: ActionsDeps) -> tuple[faust.App, DialogueWorker]:
-    app = faust.App(APP_ID, **faust_settings(settings))
-    return app, DialogueWorker(app, settings, deps)
+def create_worker(settings: ActionsSettings, deps: ActionsDeps, *,
+                  publisher: Publisher | None = None) -> DialogueWorker:
+    """The faust app and its dialogue agent; `main.bootstrap` builds `deps` from settings."""
+    return DialogueWorker(faust.App(APP_ID, **faust_settings(settings)), settings, deps, publisher=publisher)

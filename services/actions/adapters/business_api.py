@@ -27,7 +27,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from runtime.metrics import LATENCY_BUCKETS
 from runtime.resilience import CircuitBreaker, CircuitState, backoff_delay
-from services.actions.endpoints import (
+from services.actions.adapters.endpoints import (
     CLIENT_PHONE,
     EndpointsConfig,
     MissingParameter,

@@ -1,0 +1,1 @@
+"""Adapters: the code that talks to the outside (HTTP APIs, Redis, PostgreSQL)."""
