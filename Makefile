@@ -43,6 +43,10 @@ schemas: install ## Regenerate contracts/schemas from the event models
 nlu-eval: install ## Evaluate the built-in NLU on the held-out split (fails below the thresholds)
 	$(PY) -m services.nlu.evaluate
 
+.PHONY: nlu-recordings
+nlu-recordings: install ## Re-record the NLU readings the dialogue-policy unit tests are fed
+	RECORD_NLU=1 $(PY) -m pytest -q tests/unit/actions
+
 .PHONY: bench
 bench: install ## Run the benchmarks (not part of the test suite)
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -1,7 +1,8 @@
 """``python -m business_api``: serve the reference business API with uvicorn.
 
-Settings come from ``BUSINESS_API_*`` (and ``DATABASE_URL``). When PostgreSQL cannot be reached
-it prints one line naming the address and exits with status 2.
+Settings come from ``BUSINESS_API_*`` (and ``DATABASE_URL``). A malformed setting prints one line
+naming the variable and exits with status 78; when PostgreSQL cannot be reached it prints one
+line naming the address and exits with status 2.
 """
 
 from __future__ import annotations
@@ -11,24 +12,19 @@ import logging
 import sys
 
 import uvicorn
-from pydantic import ValidationError
 
 from business_api.app import create_app
 from business_api.database import probe
 from business_api.errors import DatabaseUnavailable
 from business_api.settings import BusinessApiSettings
+from runtime.settings import load_settings
 
 EXIT_UNAVAILABLE = 2
 
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    try:
-        settings = BusinessApiSettings()
-    except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors())
-        print(f"error: business-api: invalid settings: {problems}", file=sys.stderr)
-        return EXIT_UNAVAILABLE
+    settings = load_settings(BusinessApiSettings, "business-api")
     try:
         asyncio.run(probe(settings))
     except DatabaseUnavailable as error:

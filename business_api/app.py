@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from business_api import bookings, catalog, clients, database, idempotency, purchases, seed
-from business_api.errors import ApiError, InvalidRequest, NotFound, Unauthorized, Unavailable
+from business_api.errors import HttpError, InvalidRequest, NotFound, Unauthorized, Unavailable
 from business_api.phones import normalize_phone, normalize_query_phone
 from business_api.schemas import (
     AdminBookingsResponse,
@@ -81,12 +81,12 @@ def _same(given: bytes, expected: bytes) -> bool:
     return scheme.lower() == b"bearer" and hmac.compare_digest(b"Bearer " + token.strip(), expected)
 
 
-def _error_response(error: ApiError) -> JSONResponse:
+def _error_response(error: HttpError) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthorized) else None
     return JSONResponse(error.body(), status_code=error.status_code, headers=headers)
 
 
-def _from_validation(error: RequestValidationError) -> ApiError:
+def _from_validation(error: RequestValidationError) -> HttpError:
     """FastAPI's parsing errors as one of ours: ``missing_<field>`` / ``invalid_<field>``."""
     problems = list(error.errors())
     if not problems:
@@ -150,8 +150,8 @@ def create_app(settings: BusinessApiSettings | None = None) -> FastAPI:
     )
     app.add_middleware(BearerAuth, token=settings.token.get_secret_value())
 
-    @app.exception_handler(ApiError)
-    async def _api_error(_: Request, error: ApiError) -> JSONResponse:
+    @app.exception_handler(HttpError)
+    async def _api_error(_: Request, error: HttpError) -> JSONResponse:
         return _error_response(error)
 
     @app.exception_handler(RequestValidationError)

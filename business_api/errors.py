@@ -1,5 +1,5 @@
-"""The API's exception tree. Each `ApiError` knows its HTTP status and renders the documented body
-``{"error": {"kind", "message", "code"}}``:
+"""The API's exception tree, rooted at `ReferenceApiError`. Each `HttpError` knows its HTTP status and
+renders the documented body ``{"error": {"kind", "message", "code"}}`` (`schemas.ErrorResponse`):
 
 - `InvalidRequest`: 422 (400 for malformed JSON), kind ``validation``
 - `Unauthorized`: 401, kind ``unauthorized``
@@ -17,11 +17,11 @@ from typing import Any, ClassVar, Literal
 ErrorKind = Literal["validation", "not_found", "conflict", "unauthorized", "unavailable", "internal"]
 
 
-class BusinessApiError(Exception):
-    """Root of the errors raised by the business API package."""
+class ReferenceApiError(Exception):
+    """Root of the errors raised by the reference business API package (`business_api`)."""
 
 
-class DatabaseUnavailable(BusinessApiError):
+class DatabaseUnavailable(ReferenceApiError):
     """PostgreSQL could not be reached (or refused us) at start-up."""
 
     def __init__(self, address: str, reason: str) -> None:
@@ -29,8 +29,8 @@ class DatabaseUnavailable(BusinessApiError):
         super().__init__(f"cannot reach PostgreSQL at {address}: {reason}")
 
 
-class ApiError(BusinessApiError):
-    """An error answered to the caller with the JSON error body."""
+class HttpError(ReferenceApiError):
+    """An error answered to the caller with its HTTP status and the JSON error body."""
 
     kind: ClassVar[ErrorKind]
     status: ClassVar[int]
@@ -44,26 +44,26 @@ class ApiError(BusinessApiError):
         return {"error": {"kind": self.kind, "message": self.message, "code": self.code}}
 
 
-class InvalidRequest(ApiError):
+class InvalidRequest(HttpError):
     kind = "validation"
     status = 422
 
 
-class Unauthorized(ApiError):
+class Unauthorized(HttpError):
     kind = "unauthorized"
     status = 401
 
 
-class NotFound(ApiError):
+class NotFound(HttpError):
     kind = "not_found"
     status = 404
 
 
-class Conflict(ApiError):
+class Conflict(HttpError):
     kind = "conflict"
     status = 409
 
 
-class Unavailable(ApiError):
+class Unavailable(HttpError):
     kind = "unavailable"
     status = 503

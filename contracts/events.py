@@ -1,8 +1,9 @@
 """Event models: one envelope, one typed payload per event type.
 
 Every model is frozen and ignores unknown fields, so a consumer tolerates additive changes made
-by a newer producer. A breaking change is a new `schema_version`: `Topic.decode` refuses a
-version it does not know instead of misreading it.
+by a newer producer. A breaking change is a new `schema_version` with a pure upcaster from the
+previous one (`contracts/upcasting.py`): `Topic.decode` lifts an older record to the current
+version before validating it, and refuses a version newer than it knows instead of misreading it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from contracts.dialogue import DialogueUpdate
+from contracts.replies import ErrorKind, Reply
 
 
 class _Frozen(BaseModel):
@@ -112,6 +114,21 @@ class Entity(_Frozen):
     start: int | None = None
     end: int | None = None
     extractor: str | None = None
+    role: Annotated[str | None, Field(
+        description="Rasa's entity role. For `hora`: `bare` when the customer said an hour with no part of day "
+        "(\"a las 7\": the value is one reading, the other half of the day is possible), `explicit` otherwise"
+    )] = None
+
+
+DialogueActName = Literal["afirmar", "negar"]
+
+
+class DialogueAct(_Frozen):
+    """A yes or a no that opens a message which goes on with a request ("sí, y también quiero ver precios")."""
+
+    name: DialogueActName
+    confidence: float
+    end: Annotated[int, Field(description="Where the act's words end in the text")]
 
 
 class NluOutcome(StrEnum):
@@ -132,6 +149,10 @@ class IntentDetectedPayload(_Frozen):
     confidence: float = 0.0
     ranking: tuple[IntentScore, ...] = ()
     entities: tuple[Entity, ...] = ()
+    act: Annotated[
+        DialogueAct | None,
+        Field(description="The yes or no the message opens with, when the rest is another request (its intent)"),
+    ] = None
     model_version: str
     source: Annotated[str, Field(description="builtin, rasa, or builtin-fallback when Rasa failed")] = "builtin"
     latency_ms: float = 0.0
@@ -162,8 +183,10 @@ class ActionOutcome(StrEnum):
     FAILED = "failed"
 
 
-class ApiError(_Frozen):
-    kind: Literal["validation", "not_found", "conflict", "unauthorized", "unavailable"]
+class ActionError(_Frozen):
+    """How the business API call behind an action failed."""
+
+    kind: ErrorKind
     message: str
     status: int | None = None
     code: Annotated[str | None, Field(description="The business API's error code, e.g. slot_full")] = None
@@ -175,10 +198,12 @@ class ActionCompletedPayload(_Frozen):
     intent: str | None
     action: Annotated[str, Field(description="The decision taken, e.g. list_packages or clarify")]
     outcome: ActionOutcome
-    reply_template: Annotated[str, Field(description="Key of the Spanish reply template")]
-    reply_data: dict[str, JsonValue] = Field(default_factory=dict)
+    reply: Annotated[Reply, Field(description="What to tell the customer: a kind and its typed values")]
+    followup: Annotated[
+        Reply | None, Field(description="A second part after the reply: the question of a flow put aside")
+    ] = None
     user_text: str = ""
-    error: ApiError | None = None
+    error: ActionError | None = None
     dialogue: Annotated[
         DialogueUpdate | None,
         Field(description="The dialogue state the decision leaves (flow, slots, awaiting, pending, offered)"),
@@ -187,7 +212,9 @@ class ActionCompletedPayload(_Frozen):
 
 class ActionCompleted(Event):
     TYPE: ClassVar[str] = "action.completed"
+    SCHEMA_VERSION: ClassVar[int] = 2
     type: Literal["action.completed"] = "action.completed"
+    schema_version: int = 2
     payload: ActionCompletedPayload
 
 
@@ -199,7 +226,7 @@ class ReplySentPayload(_Frozen):
     from_: Annotated[str, Field(alias="from")]
     body: str
     message_sid: str
-    template: str
+    template: Annotated[str, Field(description="The reply kind that was written")]
     generator: Literal["template", "llm"] = "template"
     attempts: int = 1
 

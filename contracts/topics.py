@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
-
-from pydantic import ValidationError
 
 from contracts.events import (
     ActionCompleted,
@@ -16,12 +16,13 @@ from contracts.events import (
     ReplySent,
     ReplyStatus,
 )
+from contracts.upcasting import upcast
 
 E = TypeVar("E", bound=Event)
 
 
 class UnsupportedSchemaVersion(ValueError):
-    """An event carries a schema_version this code has no upcaster for."""
+    """An event carries a schema_version newer than this code, or one it has no upcaster for."""
 
 
 @dataclass(frozen=True)
@@ -37,17 +38,32 @@ class Topic(Generic[E]):
         return event.model_dump_json(by_alias=True).encode()
 
     def decode(self, raw: bytes) -> E:
-        """Parse one record value; raises ValueError (incl. ValidationError) for a poison record."""
+        """Parse one record value, upcast to the current schema version, validate.
+
+        Raises ValueError (`UnsupportedSchemaVersion`, pydantic's `ValidationError`, or for bytes that
+        are not a JSON object) for a poison record: the stage dead-letters it without retrying.
+        """
         try:
-            event = self.event_type.model_validate_json(raw)
-        except ValidationError:
-            raise
-        if event.schema_version > self.event_type.SCHEMA_VERSION:
+            document = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{self.name}: not JSON: {exc}") from None
+        if not isinstance(document, dict):
+            raise ValueError(f"{self.name}: expected a JSON object, got {type(document).__name__}")
+        return self.decode_dict(document)
+
+    def decode_dict(self, document: Mapping[str, Any]) -> E:
+        """`decode` for an already parsed record (e.g. an event kept inside a stored state)."""
+        current = self.event_type.SCHEMA_VERSION
+        version = document.get("schema_version", 1)
+        if not isinstance(version, int) or version > current:
             raise UnsupportedSchemaVersion(
-                f"{self.name}: schema_version {event.schema_version} is newer than "
-                f"{self.event_type.SCHEMA_VERSION}, which this consumer understands"
+                f"{self.name}: schema_version {version!r} is newer than {current}, which this consumer understands"
             )
-        return event
+        try:
+            lifted = upcast(self.name, dict(document), to_version=current)
+        except LookupError as exc:
+            raise UnsupportedSchemaVersion(str(exc)) from None
+        return self.event_type.model_validate(lifted)
 
 
 MESSAGE_RECEIVED = Topic("message.received", MessageReceived)

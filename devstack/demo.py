@@ -7,18 +7,48 @@ import sys
 import time
 from pathlib import Path
 
+from pydantic_settings import BaseSettings
+
+from business_api.settings import BusinessApiSettings
 from devstack.infra import InfraError
 from devstack.stack import DEMO_BUSINESS_NUMBER, Stack, StackConfig, StackError
+from runtime.settings import EXIT_CONFIG, settings_errors
+from services.actions.settings import ActionsSettings
+from services.ingress.settings import IngressSettings
+from services.logger.settings import LoggerSettings
+from services.nlu.settings import NluSettings
+from services.responder.settings import ResponderSettings
+from twilio_standin.settings import StandinSettings
+
+SETTINGS: dict[str, type[BaseSettings]] = {
+    "business-api": BusinessApiSettings,
+    "twilio-standin": StandinSettings,
+    "ingress": IngressSettings,
+    "nlu": NluSettings,
+    "actions": ActionsSettings,
+    "responder": ResponderSettings,
+    "logger": LoggerSettings,
+}
 
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def settings_problems(stack: Stack) -> list[str]:
+    """Every process's settings checked against the environment the stack gives it: one line per problem."""
+    env = stack.service_env()
+    return [line for name, cls in SETTINGS.items() for line in settings_errors(cls, name, env)]
+
+
 def main() -> int:
     run_dir = Path(".run/demo").resolve()
     config = StackConfig.from_environment(run_dir)
     stack = Stack(config)
+    problems = settings_problems(stack)
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        return EXIT_CONFIG
     for sig in (signal.SIGINT, signal.SIGTERM):  # explicit: a backgrounded demo inherits SIGINT ignored
         signal.signal(sig, _interrupt)
     print("Starting the WhatsApp orchestrator demo…")

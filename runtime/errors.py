@@ -1,6 +1,35 @@
-"""Exception root of the runtime plumbing, and the start-up failure that names what was unreachable."""
+"""The exception tree of the runtime plumbing, and how the stage loop treats what a handler raises.
+
+    OrchestratorError
+    ├── DependencyUnreachable    a dependency could not be reached at start: the process exits 2
+    │                            with one line naming it
+    └── ProcessingError          raised while a stage handles one record
+        ├── RetryableError       transient: the record is retried with backoff
+        └── PoisonEvent          can never succeed: the record is dead-lettered at once
+
+Services raise their own exceptions too (each package has its own root, e.g. the actions
+adapter's `BusinessApiError`, handled inside the actions stage). `classify` tells the stage loop
+what to do with any exception that escapes a handler:
+
+- **poison**: `PoisonEvent`, pydantic's `ValidationError` (an event or a reply that does not fit
+  its model), `ValueError` raised while decoding. Retrying cannot help: straight to the dead-letter
+  topic, with no backoff holding up the batch's commit.
+- **transient**: `RetryableError`, timeouts, connection errors (`OSError`), a retriable Kafka
+  error, Redis connection and timeout errors, httpx transport errors, PostgreSQL connection
+  errors. Retried with exponential backoff up to `retry_attempts` times, then dead-lettered.
+- **unknown**: anything else, which is most likely a bug. Retried `max_attempts` times (a bug
+  that depends on timing may pass), then dead-lettered with its traceback.
+"""
 
 from __future__ import annotations
+
+from typing import Literal
+
+import asyncpg
+import httpx
+import redis.exceptions
+from aiokafka.errors import KafkaError
+from pydantic import ValidationError
 
 
 class OrchestratorError(Exception):
@@ -15,9 +44,38 @@ class DependencyUnreachable(OrchestratorError):
         super().__init__(f"{service}: cannot reach {dependency} at {address}: {reason}")
 
 
-class RetryableError(OrchestratorError):
-    """A transient failure: the stage retries the record with backoff before dead-lettering it."""
+class ProcessingError(OrchestratorError):
+    """Raised while a stage handles one record."""
 
 
-class PoisonEvent(OrchestratorError):
+class RetryableError(ProcessingError):
+    """A transient failure (timeout, 429, 5xx, connection): retried with backoff before dead-lettering."""
+
+
+class PoisonEvent(ProcessingError):
     """A record that can never be processed: it goes to the dead-letter topic at once."""
+
+
+ErrorClass = Literal["poison", "transient", "unknown"]
+
+_TRANSIENT: tuple[type[BaseException], ...] = (
+    RetryableError,
+    OSError,  # ConnectionError and TimeoutError among them
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    httpx.TransportError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.CannotConnectNowError,
+)
+
+
+def classify(exc: BaseException) -> ErrorClass:
+    """What the stage loop does with `exc`: dead-letter now, retry a while, or retry a few times."""
+    if isinstance(exc, PoisonEvent | ValidationError):
+        return "poison"
+    if isinstance(exc, _TRANSIENT):
+        return "transient"
+    if isinstance(exc, KafkaError):
+        return "transient" if exc.retriable else "unknown"
+    return "unknown"

@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -146,3 +147,31 @@ async def ensure_topics(bootstrap_servers: str, specs: Iterable[tuple[str, int]]
                 pass
     finally:
         await admin.close()
+
+
+async def read_to_end(bootstrap_servers: str, topic: str, *,
+                      timeout_s: float | None = None) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record of `topic`, read with a throwaway consumer (no group) up to each partition's fetch
+    high watermark as of reading: right on Tansu too, whose ListOffsets end offsets are not
+    (DESIGN.md section 9). With `timeout_s`, stops reading then and returns what it has."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=None, enable_auto_commit=False,
+                                client_id=f"reader-{uuid.uuid4().hex[:6]}")
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        records: list[ConsumerRecord[bytes, bytes]] = []
+        pending = set(tps)
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout_s is None else loop.time() + timeout_s
+        while pending and (deadline is None or loop.time() < deadline):
+            for batch in (await consumer.getmany(timeout_ms=300)).values():
+                records.extend(batch)
+            for tp in list(pending):
+                highwater = consumer.highwater(tp)
+                if highwater is not None and await consumer.position(tp) >= highwater:
+                    pending.discard(tp)
+        return records
+    finally:
+        await consumer.stop()

@@ -22,7 +22,7 @@ from runtime.tracing import configure_tracing
 
 log = logging.getLogger(__name__)
 
-EXIT_UNREACHABLE = 2
+EXIT_UNREACHABLE = 2  # a dependency cannot be reached at start (a bad setting: runtime.settings.EXIT_CONFIG)
 
 
 def run_service(service: str, settings: ServiceSettings, main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
@@ -79,7 +79,8 @@ async def serve_stage(
         await publisher.close()
         raise
     processor = RecordProcessor(name=name, sources=sources, handler=handler, publisher=publisher,
-                                max_attempts=settings.max_attempts)
+                                max_attempts=settings.max_attempts,
+                                retry_attempts=settings.retry_attempts)
     stage = Stage(processor, consumer=consumer)
     http = add_ops_routes(app or FastAPI(docs_url=None, redoc_url=None), service=name,
                           ready_checks={"kafka": publisher.ready, **(ready_checks or {})}, alive=stage.alive)

@@ -1,10 +1,11 @@
 """The thin consumer loop every consuming stage runs: decode, handle, publish, commit.
 
 All decisions live in the stage's `handle(event) -> outputs` function, which tests call without
-Kafka. The loop adds what every stage needs: retries with backoff for failures, the dead-letter
-topic for poison records (with error, topic, partition and offset in headers), offsets committed
-only after the outputs are acknowledged, trace context and correlation id, metrics, and a
-heartbeat that liveness checks.
+Kafka. The loop adds what every stage needs: the error policy of `runtime.errors.classify`
+(poison records to the dead-letter topic at once, transient failures retried with backoff, unknown
+errors retried a few times; the dead letter carries error, reason, topic, partition and offset in
+headers), offsets committed only after the outputs are acknowledged, trace context and
+correlation id, metrics, and a heartbeat that liveness checks.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from opentelemetry import trace
 
 from contracts import Topic, dead_letter_topic
 from contracts.events import Event
-from runtime.errors import PoisonEvent
+from runtime.errors import classify
 from runtime.kafka import Publisher
 from runtime.logs import correlation_id
 from runtime.metrics import (
@@ -73,7 +74,8 @@ class RecordProcessor(Generic[E]):
         sources: Sequence[Topic[E]],
         handler: Handler[E],
         publisher: Publisher,
-        max_attempts: int = 5,
+        max_attempts: int = 3,
+        retry_attempts: int = 8,
         backoff_base_s: float = 0.2,
         backoff_max_s: float = 5.0,
     ) -> None:
@@ -82,6 +84,7 @@ class RecordProcessor(Generic[E]):
         self.handler = handler
         self.publisher = publisher
         self.max_attempts = max_attempts
+        self.retry_attempts = retry_attempts
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
         self._tracer = trace.get_tracer(f"orchestrator.{name}")
@@ -109,7 +112,9 @@ class RecordProcessor(Generic[E]):
             STAGE_SECONDS.labels(self.name).observe(time.perf_counter() - started)
 
     async def _handle_with_retries(self, record: RecordLike, event: E) -> bool:
-        for attempt in range(1, self.max_attempts + 1):
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 outputs = await self.handler(event)
                 for output in outputs:
@@ -117,19 +122,18 @@ class RecordProcessor(Generic[E]):
                     if (received := _received_at(output.event)) is not None:
                         END_TO_END_SECONDS.labels(self.name).observe(time.time() - received)
                 return True
-            except PoisonEvent as exc:
-                await self._dead_letter(record, exc, reason="poison", attempts=attempt)
-                return False
-            except Exception as exc:  # a failing handler is retried, then dead-lettered: never lost
-                if attempt == self.max_attempts:
-                    await self._dead_letter(record, exc, reason="exhausted", attempts=attempt)
+            except Exception as exc:  # classified: dead-lettered now or after retries, never lost
+                kind = classify(exc)
+                limit = {"poison": 1, "transient": self.retry_attempts, "unknown": self.max_attempts}[kind]
+                if attempt >= limit:
+                    reason = "poison" if kind == "poison" else "exhausted"
+                    await self._dead_letter(record, exc, reason=reason, attempts=attempt)
                     return False
                 STAGE_RETRIES.labels(self.name).inc()
                 delay = backoff_delay(attempt, self.backoff_base_s, self.backoff_max_s, "equal")
-                log.warning("handler failed (attempt %d/%d), retrying in %.2f s: %s",
-                            attempt, self.max_attempts, delay, exc)
+                log.warning("handler failed (%s, attempt %d/%d), retrying in %.2f s: %s",
+                            kind, attempt, limit, delay, exc)
                 await asyncio.sleep(delay)
-        return False
 
     async def _dead_letter(self, record: RecordLike, exc: BaseException, *, reason: str, attempts: int) -> None:
         DEAD_LETTERED.labels(self.name, reason).inc()

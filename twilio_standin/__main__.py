@@ -6,6 +6,7 @@ import logging
 
 import uvicorn
 
+from runtime.settings import load_settings
 from twilio_standin.app import create_app
 from twilio_standin.settings import StandinSettings
 
@@ -14,7 +15,7 @@ logger = logging.getLogger("twilio_standin")
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    settings = StandinSettings()
+    settings = load_settings(StandinSettings, "twilio-standin")
     logger.info(
         "Twilio stand-in for account %s listening on http://%s:%d (point client.api.base_url there)",
         settings.account_sid,

@@ -1,8 +1,17 @@
 """HTTP app speaking Twilio's Programmable Messaging REST wire format (API version 2010-04-01).
 
 Only what the orchestrator and its tests use: create, fetch and list Messages, signed status
-callbacks, Twilio's error bodies, plus ``/_standin`` endpoints to inspect what was sent and to
-make the next creates fail.
+callbacks (posted to the exact StatusCallback URL given, query string included, and signed over
+it), Twilio's error bodies, plus ``/_standin`` endpoints for tests and the demo:
+
+- ``GET /_standin/messages`` (``?to=``): what was sent, oldest first; ``DELETE`` forgets it all.
+- ``POST /_standin/failures``: the next creates answer a Twilio error.
+- ``POST /_standin/history``: record a message as if it had been sent earlier (JSON ``to``,
+  ``from``, ``body``, ``date_sent``), e.g. yesterday's reply, which list filters and responder's
+  "was this already sent?" lookup must then see. Dev only: real Twilio has no such thing.
+
+The list filter ``DateSent>``/``DateSent<``/``DateSent`` compares by day for a ``YYYY-MM-DD``
+value, as Twilio documents, and by the exact time for a full timestamp.
 """
 
 # No ``from __future__ import annotations``: FastAPI must resolve the route annotations, which
@@ -62,6 +71,17 @@ class TwilioError(Exception):
         }
         headers = {"WWW-Authenticate": 'Basic realm="Twilio API"'} if self.status == 401 else None
         return JSONResponse(body, status_code=self.status, headers=headers)
+
+
+class HistoricMessage(BaseModel):
+    """Body of ``POST /_standin/history``: a message recorded as sent at ``date_sent``."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    to: str
+    from_: str = Field(alias="from")
+    body: str
+    date_sent: datetime
 
 
 class FailureInjection(BaseModel):
@@ -175,7 +195,8 @@ def create_app(settings: StandinSettings) -> FastAPI:
         query = request.query_params
         filters = {name: query[name] for name in FILTER_PARAMS if name in query}
         matches_filters = _filter(account_sid, filters)
-        matches = list(reversed(await store.select(matches_filters)))  # newest first, like Twilio
+        # Newest first, like Twilio: by date sent, then latest created (a backdated message sorts by its date).
+        matches = sorted(reversed(await store.select(matches_filters)), key=lambda r: r.date_sent, reverse=True)
         page_size = _int_param(query, "PageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
         page = _int_param(query, "Page", 0, 0, None)
         token = query.get("PageToken")
@@ -207,6 +228,17 @@ def create_app(settings: StandinSettings) -> FastAPI:
         message = injection.message or DEFAULT_MESSAGES.get(injection.code, "Injected failure")
         pending_failures.extend([TwilioError(injection.status, injection.code, message)] * injection.count)
         return {"pending": len(pending_failures)}
+
+    @app.post("/_standin/history", status_code=201)
+    async def record_history(message: HistoricMessage) -> dict[str, Any]:
+        sent = message.date_sent if message.date_sent.tzinfo else message.date_sent.replace(tzinfo=UTC)
+        sent = sent.astimezone(UTC).replace(microsecond=0)  # Twilio's timestamps have whole seconds
+        record = MessageRecord(
+            sid=new_message_sid(), account_sid=settings.account_sid, to=message.to, from_=message.from_,
+            body=message.body, status="delivered", date_created=sent, date_updated=sent, date_sent=sent,
+        )
+        await store.add(record)
+        return message_json(record)
 
     @app.get("/_standin/messages")
     async def recorded_messages(to: str | None = None) -> list[dict[str, Any]]:

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from runtime.settings import TwilioAccountSid
+
 CallbackStatus = Literal["sent", "delivered", "read", "failed", "undelivered"]
 
 DEMO_ACCOUNT_SID = "AC00000000000000000000000000000001"
@@ -27,9 +29,7 @@ class StandinSettings(BaseSettings):
         validate_by_alias=True,
     )
 
-    account_sid: str = Field(
-        default=DEMO_ACCOUNT_SID, validation_alias="TWILIO_ACCOUNT_SID", pattern=r"^AC[0-9a-fA-F]{32}$"
-    )
+    account_sid: TwilioAccountSid = Field(default=DEMO_ACCOUNT_SID, validation_alias="TWILIO_ACCOUNT_SID")
     auth_token: SecretStr = Field(default=SecretStr(DEMO_AUTH_TOKEN), validation_alias="TWILIO_AUTH_TOKEN")
     host: str = "127.0.0.1"
     port: int = Field(default=8091, ge=0, le=65535)

@@ -20,13 +20,13 @@ import faust
 from faust.types import EventT, StreamT
 
 from contracts import INTENT_DETECTED, IntentDetected
-from contracts.dialogue import DialogueState
 from contracts.topics import DIALOGUE_CHANGELOG
 from runtime.kafka import KAFKA_MAX_BATCH_BYTES, TANSU_MAX_BATCH_BYTES, Publisher
 from runtime.ops import http_server, ops_app
 from runtime.stage import Output, RecordProcessor, record_lag
 from services.actions.handler import STAGE, ActionsDeps, handle
 from services.actions.settings import ActionsSettings
+from services.actions.state import DialogueState, load_state
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,8 @@ class DialogueWorker:
         if self.publisher is None:
             self.publisher = await Publisher.connect(self.settings, stage=STAGE)
         self.processor = RecordProcessor(name=STAGE, sources=[INTENT_DETECTED], handler=self.handle,
-                                         publisher=self.publisher, max_attempts=self.settings.max_attempts)
+                                         publisher=self.publisher, max_attempts=self.settings.max_attempts,
+                                         retry_attempts=self.settings.retry_attempts)
         self.ready.set()
         checks = {"kafka": self.publisher.ready, "business_api": self.deps.business_api.ready}
         server = http_server(ops_app(service=STAGE, ready_checks=checks, alive=self.alive),
@@ -138,7 +139,7 @@ class DialogueWorker:
         stored = self.table.get(conversation_id)
         if stored is None:
             return DialogueState.empty(conversation_id)
-        return DialogueState.model_validate(stored)
+        return load_state(stored)
 
     async def handle(self, event: IntentDetected) -> list[Output]:
         new_state, outputs = await handle(self.state_of(event.conversation_id), event, self.deps)

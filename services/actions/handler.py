@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import Literal, cast
 
 from pydantic import JsonValue
 
@@ -30,17 +31,33 @@ from contracts import (
     IntentDetected,
     NluOutcome,
 )
-from contracts.dialogue import DialogueState, DialogueUpdate, FlowSnapshot, apply, is_expired, with_dialogue
+from contracts.dialogue import DialogueUpdate, FlowSnapshot
+from contracts.replies import (
+    Abandoned,
+    Acknowledged,
+    Clarification,
+    FlowExpired,
+    FlowName,
+    Goodbye,
+    Greeting,
+    Help,
+    LocationReceived,
+    MediaReceived,
+    Reply,
+    ResumeFlow,
+)
 from runtime.stage import Output
 from services.actions import understanding
+from services.actions.adapters.business_api import BusinessApiError
 from services.actions.flows import FLOWS, ActionsDeps, Context, Decision, Flow, queries
+from services.actions.flows.base import api_failure
 from services.actions.flows.profile import FREE_TEXT
+from services.actions.state import DialogueState, apply, is_expired, with_dialogue
 
 STAGE = "actions"
 
-DIRECT_REPLIES = {"saludo": "greeting", "ayuda": "help", "despedida": "goodbye"}
-CAPABILITIES = ["agendar una clase", "ver paquetes y precios", "consultar horarios", "cancelar una reserva",
-                "pagar un paquete", "consultar tus reservas"]
+CAPABILITIES = ("agendar una clase", "ver paquetes y precios", "consultar horarios", "cancelar una reserva",
+                "pagar un paquete", "consultar tus reservas")
 QUERIES = {
     "consultar_paquetes": queries.packages,
     "consulta_estado": queries.booking_status,
@@ -71,11 +88,15 @@ async def handle(state: DialogueState, event: IntentDetected, deps: ActionsDeps)
         return state, []  # recorded upstream; ingress already told the sender to slow down
     if expired:
         state = with_dialogue(state, DialogueUpdate())
-    decision = await decide(Context(event, state, deps), expired_flow=expired_flow)
+    ctx = Context(event, state, deps)
+    try:
+        decision = await decide(ctx, expired_flow=expired_flow)
+    except BusinessApiError as error:  # an answer of the wrong shape, read outside a flow's own handling
+        decision = api_failure("business_api", error, dialogue=state.dialogue)
     payload = ActionCompletedPayload(
         customer=event.payload.customer, business=event.payload.business,
         intent=decision.intent or event.payload.intent, action=decision.action, outcome=decision.outcome,
-        reply_template=decision.template, reply_data=decision.data, user_text=event.payload.text,
+        reply=decision.reply, followup=decision.followup, user_text=event.payload.text,
         error=decision.error, dialogue=decision.dialogue,
     )
     completed = ActionCompleted.caused_by(event, stage=STAGE, payload=payload)
@@ -86,17 +107,18 @@ def _redelivered(state: DialogueState, event: IntentDetected) -> list[Output]:
     """The same action.completed again (same id) if this event's was the last one; else nothing new."""
     last = state.last_reply
     if last is not None and last.cause_id == event.event_id:
-        return [Output(ACTION_COMPLETED, ActionCompleted.model_validate(last.event))]
+        replayed = state.last_reply_event()
+        return [Output(ACTION_COMPLETED, replayed)] if replayed is not None else []
     return []
 
 
 async def decide(ctx: Context, *, expired_flow: str | None = None) -> Decision:
     payload, state = ctx.event.payload, ctx.state
     if payload.outcome is NluOutcome.MEDIA_ONLY:
-        return Decision("acknowledge_media", ActionOutcome.ANSWERED, "media_received",
-                        {"content_types": [m.content_type for m in payload.media]}, state.dialogue)
+        return Decision("acknowledge_media", ActionOutcome.ANSWERED,
+                        MediaReceived(content_types=tuple(m.content_type for m in payload.media)), state.dialogue)
     if payload.outcome is NluOutcome.LOCATION:
-        return Decision("acknowledge_location", ActionOutcome.ANSWERED, "location_received", {}, state.dialogue)
+        return Decision("acknowledge_location", ActionOutcome.ANSWERED, LocationReceived(), state.dialogue)
     if payload.outcome is NluOutcome.EMPTY or not payload.text.strip():
         return _clarify("empty", state.dialogue)
     if state.flow in FLOWS and state.pending is not None:
@@ -199,7 +221,7 @@ def _carry(decision: Decision, aside: FlowSnapshot | None) -> Decision:
         return decision
     if dialogue.flow is None and dialogue.awaiting is None and dialogue.pending is None:
         resumed = dialogue.model_copy(update={"interrupted_flow": aside, "awaiting": "resume"})
-        return decision.with_dialogue(resumed).with_data(resume=aside.flow)
+        return decision.with_dialogue(resumed).with_followup(ResumeFlow(flow=_flow_name(aside.flow)))
     return decision.with_dialogue(dialogue.model_copy(update={"interrupted_flow": aside}))
 
 
@@ -213,24 +235,23 @@ async def _fresh(ctx: Context, *, expired_flow: str | None = None, carry: bool =
     aside = state.interrupted_flow if carry else None
     answer = understanding.yes_or_no(ctx.text)
     if expired_flow is not None and (not _confident(ctx) or answer is not None or _only_values(ctx)):
-        return Decision("flow_expired", ActionOutcome.CLARIFICATION, "flow_expired",
-                        {"flow": expired_flow, "options": CAPABILITIES}, DialogueUpdate(), drops_interrupted=True)
+        return Decision("flow_expired", ActionOutcome.CLARIFICATION,
+                        FlowExpired(flow=_flow_name(expired_flow), options=CAPABILITIES), DialogueUpdate(),
+                        drops_interrupted=True)
     picked = _picks_offered_slot(ctx)
     if picked:
         return _carry(await _step(ctx, FLOWS["agendar_cita"], picked), aside)
     if not _confident(ctx):
         if answer == "yes":
-            return _carry(Decision("acknowledge", ActionOutcome.ANSWERED, "acknowledged", {}, DialogueUpdate()),
-                          aside)
+            return _carry(Decision("acknowledge", ActionOutcome.ANSWERED, Acknowledged(), DialogueUpdate()), aside)
         if answer == "no" or understanding.is_abandon(ctx.text):
             return _abandoned(None, ctx)
-        reason = "out_of_scope" if intent == OUT_OF_SCOPE else "low_confidence"
-        return _carry(_clarify(reason, DialogueUpdate()), aside)
+        return _carry(_clarify("out_of_scope" if intent == OUT_OF_SCOPE else "low_confidence", DialogueUpdate()),
+                      aside)
     assert intent is not None
-    if intent in DIRECT_REPLIES:
-        data = {"name": payload.profile_name, "options": CAPABILITIES} if intent != "despedida" else {}
-        decision = Decision(intent, ActionOutcome.ANSWERED, DIRECT_REPLIES[intent],
-                            {k: v for k, v in data.items() if v}, DialogueUpdate(),
+    direct = _direct_reply(intent, payload.profile_name)
+    if direct is not None:
+        decision = Decision(intent, ActionOutcome.ANSWERED, direct, DialogueUpdate(),
                             drops_interrupted=intent == "despedida")
         return _carry(decision, aside)
     if intent in FLOWS:
@@ -306,10 +327,30 @@ def _without_entities(ctx: Context) -> str:
 
 
 def _abandoned(flow: str | None, ctx: Context) -> Decision:
-    return Decision("abandon", ActionOutcome.CANCELLED, "abandoned", {"flow": flow} if flow else {},
+    return Decision("abandon", ActionOutcome.CANCELLED, Abandoned(flow=_flow_name(flow) if flow else None),
                     DialogueUpdate(), intent=flow, drops_interrupted=True)
 
 
-def _clarify(reason: str, dialogue: DialogueUpdate) -> Decision:
-    return Decision("clarify", ActionOutcome.CLARIFICATION, "clarification",
-                    {"reason": reason, "options": CAPABILITIES}, dialogue)
+ClarifyReason = Literal["empty", "low_confidence", "out_of_scope", "not_supported"]
+
+
+def _clarify(reason: ClarifyReason, dialogue: DialogueUpdate) -> Decision:
+    return Decision("clarify", ActionOutcome.CLARIFICATION, Clarification(reason=reason, options=CAPABILITIES),
+                    dialogue)
+
+
+def _direct_reply(intent: str, name: str | None) -> Reply | None:
+    """Greetings, help and goodbyes need no business call."""
+    if intent == "saludo":
+        return Greeting(name=name or None, options=CAPABILITIES)
+    if intent == "ayuda":
+        return Help(options=CAPABILITIES)
+    if intent == "despedida":
+        return Goodbye()
+    return None
+
+
+def _flow_name(flow: str) -> FlowName:
+    if flow not in FLOWS:
+        raise ValueError(f"not a flow: {flow}")
+    return cast(FlowName, flow)

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from runtime.settings import ServiceSettings, shared
+from runtime.settings import DEMO_BUSINESS_TOKEN, ServiceSettings, refuse_demo_secret, shared
 
 DEFAULT_ENDPOINTS_FILE = Path(__file__).parent / "endpoints.yaml"
 
@@ -16,7 +16,7 @@ class ActionsSettings(ServiceSettings):
     http_port: int = 8081
     business_api_url: str = Field("http://127.0.0.1:8090", validation_alias=shared("BUSINESS_API_URL"))
     business_api_token: SecretStr = Field(
-        SecretStr("demo-business-token"), validation_alias=shared("BUSINESS_API_TOKEN")
+        SecretStr(DEMO_BUSINESS_TOKEN), validation_alias=shared("BUSINESS_API_TOKEN")
     )
     business_api_timeout_s: float = Field(5.0, description="Default per-call timeout (endpoints.yaml may override)")
     business_api_retries: int = Field(3, ge=0, description="Retries of an idempotent call after the first attempt")
@@ -30,3 +30,8 @@ class ActionsSettings(ServiceSettings):
     confidence_threshold: float = Field(0.45, description="Below it the bot asks instead of guessing")
     flow_idle_s: float = Field(900.0, gt=0, description="An unfinished flow left idle this long is dropped")
     timezone: str = Field("America/Mexico_City", validation_alias=shared("BUSINESS_TIMEZONE"))
+
+    @model_validator(mode="after")
+    def _no_demo_secrets_in_production(self) -> ActionsSettings:
+        refuse_demo_secret(self, self.business_api_token, DEMO_BUSINESS_TOKEN, "BUSINESS_API_TOKEN")
+        return self

@@ -9,9 +9,10 @@ from runtime.kafka import Publisher
 from runtime.ops import add_ops_routes, http_server
 from runtime.redis_client import connect_redis
 from runtime.service import run_service, run_until_stopped
-from runtime.twilio_rest import twilio_client
+from runtime.settings import load_settings
 from services.ingress.adapters.admission import Admission
-from services.ingress.app import IngressDeps, create_app
+from services.ingress.handler import IngressDeps
+from services.ingress.http import create_app
 from services.ingress.settings import IngressSettings
 
 log = logging.getLogger("ingress")
@@ -25,13 +26,12 @@ async def serve(stop: asyncio.Event, settings: IngressSettings) -> None:
         return bool(await redis.ping())
 
     deps = IngressDeps(
-        settings=settings, publisher=publisher, redis=redis,
         admission=Admission(redis, dedup_ttl_s=settings.dedup_ttl_s, capacity=settings.rate_capacity,
                             refill_per_s=settings.rate_refill_per_s, notice_window_s=settings.rate_notice_window_s),
-        twilio=twilio_client(settings.twilio_account_sid, settings.twilio_auth_token.get_secret_value(),
-                             api_base_url=settings.twilio_api_base_url) if settings.receipt_text else None,
+        publisher=publisher, rate_notice_text=settings.rate_notice_text,
+        instant_receipt_text=settings.instant_receipt_text,
     )
-    app = add_ops_routes(create_app(deps), service="ingress",
+    app = add_ops_routes(create_app(settings, deps), service="ingress",
                          ready_checks={"kafka": publisher.ready, "redis": redis_ready})
     if settings.demo_credentials:
         log.warning("running with the DEMO Twilio credentials: not for real traffic")
@@ -45,7 +45,7 @@ async def serve(stop: asyncio.Event, settings: IngressSettings) -> None:
 
 
 def main() -> None:
-    settings = IngressSettings()
+    settings = load_settings(IngressSettings, "ingress")
     run_service("ingress", settings, lambda stop: serve(stop, settings))
 
 

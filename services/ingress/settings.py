@@ -3,10 +3,17 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from runtime.settings import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, ServiceSettings, shared
+from runtime.settings import (
+    DEMO_ACCOUNT_SID,
+    DEMO_AUTH_TOKEN,
+    ReceiptSettings,
+    TwilioAccountSid,
+    refuse_demo_secret,
+    shared,
+)
 
 
-class IngressSettings(ServiceSettings):
+class IngressSettings(ReceiptSettings):
     model_config = SettingsConfigDict(env_prefix="INGRESS_", frozen=True, extra="ignore", populate_by_name=True)
 
     http_port: int = 8080
@@ -26,9 +33,8 @@ class IngressSettings(ServiceSettings):
     trust_forwarded_headers: bool = Field(
         False, description="Build the signed URL from X-Forwarded-Proto/Host when public_url is unset"
     )
-    twilio_account_sid: str = Field(DEMO_ACCOUNT_SID, validation_alias=shared("TWILIO_ACCOUNT_SID"))
+    twilio_account_sid: TwilioAccountSid = Field(DEMO_ACCOUNT_SID, validation_alias=shared("TWILIO_ACCOUNT_SID"))
     twilio_auth_token: SecretStr = Field(SecretStr(DEMO_AUTH_TOKEN), validation_alias=shared("TWILIO_AUTH_TOKEN"))
-    twilio_api_base_url: str | None = Field(None, validation_alias=shared("TWILIO_API_BASE_URL"))
     redis_url: str = Field("redis://127.0.0.1:6379/0", validation_alias=shared("REDIS_URL"))
     dedup_ttl_s: int = Field(7 * 24 * 3600, description="How long a MessageSid is remembered for retries")
 
@@ -44,22 +50,14 @@ class IngressSettings(ServiceSettings):
         "Estás enviando muchos mensajes seguidos. Dame un momento y te respondo enseguida. 🙏"
     )
 
-    receipt_text: str | None = Field(
-        None, description="Optional receipt (e.g. «Mensaje recibido»); off unless set"
-    )
-    receipt_after_s: float = Field(
-        0.0, description="0: answer the receipt in the webhook's TwiML; N > 0: send it only if no reply "
-        "went out within N seconds"
-    )
 
     @model_validator(mode="after")
     def _no_demo_secrets_in_production(self) -> IngressSettings:
-        if self.mode == "production":
-            if self.twilio_auth_token.get_secret_value() in ("", DEMO_AUTH_TOKEN):
-                raise ValueError("production mode needs TWILIO_AUTH_TOKEN (the demo token is refused)")
-            if not self.public_url or not self.public_url.startswith("https://"):
-                raise ValueError("production mode needs INGRESS_PUBLIC_URL, the https URL Twilio calls")
+        refuse_demo_secret(self, self.twilio_auth_token, DEMO_AUTH_TOKEN, "TWILIO_AUTH_TOKEN")
+        if self.mode == "production" and not (self.public_url or "").startswith("https://"):
+            raise ValueError("production mode needs INGRESS_PUBLIC_URL, the https URL Twilio calls")
         return self
+
 
     @property
     def demo_credentials(self) -> bool:

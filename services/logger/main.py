@@ -7,6 +7,7 @@ import asyncio
 from contracts import ALL_TOPICS
 from contracts.events import Event
 from runtime.service import run_service, serve_stage
+from runtime.settings import load_settings
 from runtime.stage import Output
 from services.logger.adapters.jsonl import JsonlWriter
 from services.logger.adapters.postgres import EventStore
@@ -32,7 +33,7 @@ async def serve(stop: asyncio.Event, settings: LoggerSettings) -> None:
 
 
 def main() -> None:
-    settings = LoggerSettings()
+    settings = load_settings(LoggerSettings, STAGE)
     run_service(STAGE, settings, lambda stop: serve(stop, settings))
 
 

@@ -15,6 +15,7 @@ import time
 from contracts import MESSAGE_RECEIVED
 from runtime.resilience import CircuitBreaker
 from runtime.service import run_service, serve_stage
+from runtime.settings import load_settings
 from services.nlu.adapters.catalogue import fetch_package_names
 from services.nlu.adapters.rasa import RasaClient
 from services.nlu.engine import EngineConfig, NluEngine
@@ -80,7 +81,7 @@ def rasa_client(settings: NluSettings) -> RasaClient:
 
 
 def main() -> None:
-    settings = NluSettings()
+    settings = load_settings(NluSettings, STAGE)
     run_service(STAGE, settings, lambda stop: serve(stop, settings))
 
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import time
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from runtime.settings import ServiceSettings, shared
+from runtime.settings import DEMO_BUSINESS_TOKEN, ServiceSettings, refuse_demo_secret, shared
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -18,7 +18,7 @@ class NluSettings(ServiceSettings):
     training_data: Path = DATA_DIR / "nlu.yml"
     business_api_url: str = Field("http://127.0.0.1:8090", validation_alias=shared("BUSINESS_API_URL"))
     business_api_token: SecretStr = Field(
-        SecretStr("demo-business-token"), validation_alias=shared("BUSINESS_API_TOKEN")
+        SecretStr(DEMO_BUSINESS_TOKEN), validation_alias=shared("BUSINESS_API_TOKEN")
     )
     timezone: str = Field("America/Mexico_City", validation_alias=shared("BUSINESS_TIMEZONE"))
     opens_at: time = Field(time(7, 0), description="Opening hours disambiguate a bare hour: «a las 3» is 15:00")
@@ -41,3 +41,8 @@ class NluSettings(ServiceSettings):
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value.strip().rstrip("/") or None if value is not None else None
+
+    @model_validator(mode="after")
+    def _no_demo_secrets_in_production(self) -> NluSettings:
+        refuse_demo_secret(self, self.business_api_token, DEMO_BUSINESS_TOKEN, "BUSINESS_API_TOKEN")
+        return self

@@ -19,7 +19,7 @@ from contracts import (
 from runtime.stage import Output
 from services.responder.adapters.ledger import ReplyLedger, claimed_at
 from services.responder.adapters.twilio import TwilioSender
-from services.responder.templates import UnknownTemplate, render
+from services.responder.templates import render
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +35,9 @@ class ResponderDeps:
 
 
 def write_reply(event: ActionCompleted, business_name: str) -> tuple[str, str]:
-    """The reply text and the template that wrote it (a clarification if the template is unknown)."""
+    """The reply text and the kind of reply it writes."""
     payload = event.payload
-    try:
-        return render(payload.reply_template, payload.reply_data, business=business_name), payload.reply_template
-    except UnknownTemplate:
-        log.error("unknown reply template %r, answering with a clarification", payload.reply_template)
-        return render("clarification", {}, business=business_name), "clarification"
+    return render(payload.reply, business=business_name, followup=payload.followup), payload.reply.kind
 
 
 async def handle(event: ActionCompleted, deps: ResponderDeps) -> list[Output]:

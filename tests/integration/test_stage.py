@@ -57,15 +57,17 @@ async def test_stage_publishes_commits_retries_and_dead_letters(
     async def handler(event: MessageReceived) -> list[Output]:
         sid = event.payload.message_sid
         attempts[sid] = attempts.get(sid, 0) + 1
-        if sid == "flaky" and attempts[sid] < 3:
+        if sid == "flaky" and attempts[sid] < 4:  # transient: retried beyond max_attempts
             raise ConnectionError("business API hiccup")
         if sid == "broken":
             raise RuntimeError("always fails")
+        if sid == "invalid":  # deterministic: never retried
+            MessageReceivedPayload.model_validate({"message_sid": sid})
         return [Output(sink, event)]
 
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, max_batch_size=16)
     await producer.start()
-    for sid in ("ok", "flaky", "broken"):
+    for sid in ("ok", "flaky", "broken", "invalid"):
         await producer.send_and_wait(source.name, source.encode(message(sid)), key=b"k")
     await producer.send_and_wait(source.name, b"{not json", key=b"k")
     await producer.send_and_wait(source.name, source.encode(message("after-poison")), key=b"k")
@@ -74,12 +76,12 @@ async def test_stage_publishes_commits_retries_and_dead_letters(
     publisher = await Publisher.connect(settings, stage=name)
     consumer = await connect_consumer(settings, stage=name, group_id=name, topics=[source.name])
     processor = RecordProcessor(name=name, sources=[source], handler=handler, publisher=publisher,
-                                max_attempts=3, backoff_base_s=0.01)
+                                max_attempts=3, retry_attempts=5, backoff_base_s=0.01)
     stage = Stage(processor, consumer=consumer)
     task = asyncio.create_task(stage.run())
     try:
         outputs = await read_raw(kafka_bootstrap, sink.name, 3)
-        dead = await read_raw(kafka_bootstrap, dead_letter_topic(name), 2)
+        dead = await read_raw(kafka_bootstrap, dead_letter_topic(name), 3)
     finally:
         stage.stop()
         await task
@@ -88,14 +90,17 @@ async def test_stage_publishes_commits_retries_and_dead_letters(
         await publisher.close()
 
     assert [sink.decode(v).payload.message_sid for v, _ in outputs] == ["ok", "flaky", "after-poison"]
-    assert attempts == {"ok": 1, "flaky": 3, "broken": 3, "after-poison": 1}
+    assert attempts == {"ok": 1, "flaky": 4, "broken": 3, "invalid": 1, "after-poison": 1}
     reasons = {h["dlq.reason"].decode(): h for _, h in dead}
-    assert set(reasons) == {"exhausted", "undecodable"}
+    assert set(reasons) == {"exhausted", "poison", "undecodable"}
     assert b"always fails" in reasons["exhausted"]["dlq.error"]
     assert reasons["exhausted"]["dlq.topic"].decode() == source.name
     assert reasons["exhausted"]["dlq.offset"] == b"2"
-    assert reasons["undecodable"]["dlq.offset"] == b"3"
-    assert committed == 5
+    assert reasons["exhausted"]["dlq.attempts"] == b"3"
+    assert b"ValidationError" in reasons["poison"]["dlq.error"]
+    assert (reasons["poison"]["dlq.offset"], reasons["poison"]["dlq.attempts"]) == (b"3", b"1")
+    assert reasons["undecodable"]["dlq.offset"] == b"4"
+    assert committed == 6
 
 
 async def test_conversations_are_processed_side_by_side_each_in_order(

@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
@@ -229,6 +230,16 @@ def test_status_callbacks_arrive_signed_and_in_order(client: Client, receiver: C
     assert client.messages(created.sid).fetch().status == "read"
 
 
+def test_status_callbacks_go_to_the_exact_url_given(client: Client, receiver: CallbackReceiver) -> None:
+    query = "tenant=demo&correlation_id=6f1c2a7e-4b7d-5d2f-9a54-3c1e0b8f2d11&note=a+b%2Fc%C3%B1"
+    callback_url = f"{receiver.url}/twilio/status?{query}"
+    client.messages.create(to="whatsapp:+34600000009", from_=SENDER, body="x", status_callback=callback_url)
+
+    for path, headers, params in [receiver.next() for _ in range(3)]:
+        assert path == f"/twilio/status?{query}", "called back with the query exactly as given"
+        assert RequestValidator(AUTH_TOKEN).validate(callback_url, params, headers["X-Twilio-Signature"])
+
+
 def test_unreachable_callback_url_does_not_stop_delivery(client: Client, standin: httpx.Client) -> None:
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
@@ -237,3 +248,25 @@ def test_unreachable_callback_url_does_not_stop_delivery(client: Client, standin
 
     wait_for(lambda: client.messages(created.sid).fetch().status == "read", what="status read")
     assert standin.get("/healthz").json() == {"status": "ok"}
+
+
+def test_history_records_an_earlier_message_that_list_filters_by_day(client: Client, standin: httpx.Client) -> None:
+    to = "whatsapp:+34600000200"
+    now = datetime.now(UTC).replace(microsecond=0)
+    yesterday = now - timedelta(days=1)
+    recorded = standin.post("/_standin/history", json={
+        "to": to, "from": SENDER, "body": "¡Perfecto! ¿Te ayudo con algo más?", "date_sent": yesterday.isoformat()})
+    assert recorded.status_code == 201
+    old_sid = recorded.json()["sid"]
+    today_sid = client.messages.create(to=to, from_=SENDER, body="hoy").sid
+
+    fetched = client.messages(old_sid).fetch()
+    assert (fetched.date_sent, fetched.body, fetched.to) == (yesterday, "¡Perfecto! ¿Te ayudo con algo más?", to)
+    # Newest first by date sent, whatever the order they were recorded in.
+    assert [m.sid for m in client.messages.list(to=to)] == [today_sid, old_sid]
+    # DateSent> with a day (Twilio's documented format) includes the whole day; with a time, from then.
+    assert [m.sid for m in client.messages.list(to=to, date_sent_after=now.date().isoformat())] == [today_sid]
+    since_yesterday = client.messages.list(to=to, date_sent_after=yesterday.date().isoformat())
+    assert [m.sid for m in since_yesterday] == [today_sid, old_sid]
+    after_it = client.messages.list(to=to, date_sent_after=yesterday + timedelta(seconds=1))
+    assert [m.sid for m in after_it] == [today_sid]

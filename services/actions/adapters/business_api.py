@@ -20,11 +20,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import httpx
 from prometheus_client import Counter, Gauge, Histogram
 
+from contracts.replies import ErrorKind
 from runtime.metrics import LATENCY_BUCKETS
 from runtime.resilience import CircuitBreaker, CircuitState, backoff_delay
 from services.actions.adapters.endpoints import (
@@ -39,8 +40,6 @@ from services.actions.adapters.endpoints import (
 from services.actions.settings import ActionsSettings
 
 log = logging.getLogger(__name__)
-
-ErrorKind = Literal["validation", "not_found", "conflict", "unauthorized", "unavailable"]
 
 API_CALLS = Counter("actions_business_api_calls_total", "Business API calls by endpoint and result",
                     ["endpoint", "result"])

@@ -6,16 +6,18 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from pydantic import JsonValue
+from pydantic import BaseModel, JsonValue, ValidationError
 
-from contracts import ActionOutcome, ApiError, IntentDetected, derive_event_id
-from contracts.dialogue import DialogueState, DialogueUpdate, Offer, PendingConfirmation
+from contracts import ActionError, ActionOutcome, IntentDetected, derive_event_id
+from contracts.dialogue import DialogueUpdate, Offer, PendingConfirmation
+from contracts.replies import ApiProblem, Reply
 from services.actions.adapters.business_api import BusinessApi, BusinessApiError
 from services.actions.adapters.endpoints import Operation
 from services.actions.settings import ActionsSettings
+from services.actions.state import DialogueState
 from services.actions.understanding import fold as fold_words
 
 ENTITY_TYPES = ("fecha", "hora", "paquete", "email", "nombre", "referencia")
@@ -108,17 +110,18 @@ class Decision:
 
     action: str
     outcome: ActionOutcome
-    template: str
-    data: dict[str, Any] = field(default_factory=dict)
+    reply: Reply
     dialogue: DialogueUpdate = field(default_factory=DialogueUpdate)
-    error: ApiError | None = None
+    error: ActionError | None = None
     intent: str | None = None
     """The intent the decision served (the flow's, when "sí" confirmed a cancellation); None: NLU's."""
     drops_interrupted: bool = False
     """The customer closed the conversation or declined to resume: forget the flow put aside."""
+    followup: Reply | None = None
+    """A second part of the reply: the question of a flow put aside."""
 
-    def with_data(self, **extra: Any) -> Decision:
-        return replace(self, data={**self.data, **extra})
+    def with_followup(self, followup: Reply | None) -> Decision:
+        return replace(self, followup=followup)
 
     def with_dialogue(self, dialogue: DialogueUpdate) -> Decision:
         return replace(self, dialogue=dialogue)
@@ -154,38 +157,53 @@ class Flow(Protocol):
         ...
 
 
-def api_error_of(error: BusinessApiError) -> ApiError:
-    return ApiError(kind=error.kind, message=error.message, status=error.status, code=error.code)
+def action_error(error: BusinessApiError) -> ActionError:
+    return ActionError(kind=error.kind, message=error.message, status=error.status, code=error.code)
 
 
-def api_failure(action: str, error: BusinessApiError, *, dialogue: DialogueUpdate,
-                **data: Any) -> Decision:
-    """The reply for a failed call: FAILED, the error with the API's code, and a template that explains it."""
-    return Decision(action, ActionOutcome.FAILED, "api_error",
-                    _clean({"kind": error.kind, "code": error.code, "operation": error.operation, **data}),
-                    dialogue, api_error_of(error))
+def api_failure(action: str, error: BusinessApiError, *, dialogue: DialogueUpdate) -> Decision:
+    """The reply for a failed call: FAILED, the error with the API's code, and a reply that explains it."""
+    return Decision(action, ActionOutcome.FAILED,
+                    ApiProblem(error=error.kind, code=error.code, operation=error.operation),
+                    dialogue, action_error(error))
 
 
 def failed(action: str, error: BusinessApiError, shown: Decision) -> Decision:
     """A failed call whose reply is another decision's (e.g. "full" answered by offering other times)."""
-    return Decision(action, ActionOutcome.FAILED, shown.template, shown.data, shown.dialogue, api_error_of(error))
+    return Decision(action, ActionOutcome.FAILED, shown.reply, shown.dialogue, action_error(error))
 
 
-def asking(action: str, template: str, dialogue: DialogueUpdate, **data: Any) -> Decision:
-    return Decision(action, ActionOutcome.NEEDS_INPUT, template, _clean(data), dialogue)
+def asking(action: str, reply: Reply, dialogue: DialogueUpdate) -> Decision:
+    return Decision(action, ActionOutcome.NEEDS_INPUT, reply, dialogue)
 
 
-def confirming(action: str, template: str, dialogue: DialogueUpdate, **data: Any) -> Decision:
-    return Decision(action, ActionOutcome.NEEDS_CONFIRMATION, template, _clean(data), dialogue)
+def confirming(action: str, reply: Reply, dialogue: DialogueUpdate) -> Decision:
+    return Decision(action, ActionOutcome.NEEDS_CONFIRMATION, reply, dialogue)
 
 
-def done(action: str, template: str, **data: Any) -> Decision:
-    return Decision(action, ActionOutcome.SUCCEEDED, template, _clean(data), DialogueUpdate())
+def done(action: str, reply: Reply) -> Decision:
+    return Decision(action, ActionOutcome.SUCCEEDED, reply, DialogueUpdate())
 
 
-def _clean(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Leave out empty flags so reply_data only says what is true."""
-    return {key: value for key, value in data.items() if value is not None and value is not False}
+M = TypeVar("M", bound=BaseModel)
+
+
+def parsed(model: type[M], data: Any, *, operation: str) -> M:
+    """The business API's answer read as `model`; an answer of the wrong shape is the API's failure
+    (kind unavailable, code unexpected_response), never a crash of the stage."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise BusinessApiError("unavailable", f"unexpected answer: {exc.errors()[0]['msg']}",
+                               operation=operation, code="unexpected_response") from None
+
+
+def parse_date(value: Any) -> dt.date | None:
+    """An ISO date from a slot or an API answer; None when absent or not a date."""
+    try:
+        return dt.date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
 
 
 def without(slots: Mapping[str, JsonValue], *names: str) -> dict[str, JsonValue]:

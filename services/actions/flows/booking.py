@@ -9,17 +9,37 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import JsonValue
 
 from contracts import ActionOutcome
 from contracts.dialogue import DialogueUpdate, Offer, PendingConfirmation
+from contracts.replies import (
+    Abandoned,
+    AlreadyBooked,
+    AskDate,
+    Booked,
+    DateInPast,
+    NoSlots,
+    OfferSlots,
+    SlotFull,
+    SlotInfo,
+)
 from services.actions import understanding
 from services.actions.adapters.business_api import BusinessApiError
 from services.actions.adapters.endpoints import Operation
-from services.actions.flows.base import Context, Decision, api_failure, asking, done, failed, without
-from services.actions.spanish import day_label, parse_date, when_label
+from services.actions.flows.base import (
+    Context,
+    Decision,
+    api_failure,
+    asking,
+    done,
+    failed,
+    parse_date,
+    parsed,
+    without,
+)
 
 FLOW = "agendar_cita"
 
@@ -31,8 +51,10 @@ def slot_offer(slot: Mapping[str, Any]) -> Offer:
     })
 
 
-def slot_view(slot: Mapping[str, Any]) -> dict[str, Any]:
-    return {"time": slot.get("time"), "class_name": slot.get("class_name"), "available": _int(slot.get("available"))}
+def slot_info(slot: Mapping[str, Any]) -> SlotInfo:
+    return parsed(SlotInfo, {"date": slot.get("date"), "time": slot.get("time"),
+                             "class_name": str(slot.get("class_name") or ""), "available": _int(slot.get("available"))},
+                  operation=Operation.LIST_SLOTS)
 
 
 def _int(value: Any) -> int:
@@ -81,11 +103,11 @@ class BookingFlow:
     async def step(self, ctx: Context, slots: dict[str, JsonValue], *, not_understood: bool = False) -> Decision:
         fecha = parse_date(slots.get("fecha"))
         if fecha is None:
-            return asking("ask_date", "ask_date", _dialogue(without(slots, "fecha", "slot_id"), "fecha"),
-                          not_understood=not_understood, time=slots.get("hora"))
+            hora = slots.get("hora")
+            return asking("ask_date", AskDate(not_understood=not_understood, time=str(hora) if hora else None),
+                          _dialogue(without(slots, "fecha", "slot_id"), "fecha"))
         if fecha < ctx.today:
-            return asking("ask_date", "date_in_past", _dialogue(without(slots, "fecha", "slot_id"), "fecha"),
-                          day=day_label(fecha), date=fecha.isoformat())
+            return asking("ask_date", DateInPast(date=fecha), _dialogue(without(slots, "fecha", "slot_id"), "fecha"))
         try:
             day_slots: list[dict[str, Any]] = await ctx.call(Operation.LIST_SLOTS, {"date": fecha.isoformat()})
         except BusinessApiError as error:
@@ -101,9 +123,9 @@ class BookingFlow:
                 return _full(slots, fecha, str(hora), free)
         if not free:
             return _no_slots(slots, fecha)
-        reason = "no_class_at" if hora is not None else None
-        return _offer(without(slots, "hora", "slot_id"), fecha, free, reason=reason, requested_time=hora,
-                      not_understood=not_understood)
+        reason: Literal["no_class_at"] | None = "no_class_at" if hora is not None else None
+        return _offer(without(slots, "hora", "slot_id"), fecha, free, reason=reason,
+                      requested_time=str(hora) if hora else None, not_understood=not_understood)
 
     async def _book(self, ctx: Context, slots: dict[str, JsonValue], slot: Mapping[str, Any],
                     day_slots: list[dict[str, Any]]) -> Decision:
@@ -118,19 +140,19 @@ class BookingFlow:
             if error.code == "slot_full":
                 return await self._after_full(ctx, slots, fecha, str(slot.get("time")), error)
             if error.code == "already_booked":
-                return failed("book", error, done("book", "already_booked",
-                                                  when=when_label(slot.get("date"), slot.get("time"))))
+                return failed("book", error, done("book", AlreadyBooked(date=fecha, time=str(slot.get("time")))))
             if error.code in ("slot_in_past", "no_such_slot"):
                 others = [s for s in day_slots if s.get("id") != slot.get("id") and _int(s.get("available")) > 0]
                 if others:
                     return failed("book", error, _offer(without(slots, "hora", "slot_id"), fecha, others,
-                                                        reason="started", requested_time=slot.get("time")))
+                                                        reason="started", requested_time=str(slot.get("time"))))
                 return failed("book", error, _no_slots(slots, fecha))
             return api_failure("book", error, dialogue=_dialogue(slots, "hora"))
-        return done("book", "booked", code=booking.get("code"),
-                    when=when_label(booking.get("date"), booking.get("time")),
-                    date=booking.get("date"), time=booking.get("time"), class_name=booking.get("class_name"),
-                    package=package or None)
+        return done("book", Booked(code=str(booking.get("code") or "") or None,
+                                   date=parse_date(booking.get("date")) or fecha,
+                                   time=str(booking.get("time") or slot.get("time")),
+                                   class_name=str(booking.get("class_name") or ""),
+                                   package=str(package) if package else None))
 
     async def _after_full(self, ctx: Context, slots: dict[str, JsonValue], fecha: dt.date, hora: str,
                           error: BusinessApiError) -> Decision:
@@ -146,10 +168,10 @@ class BookingFlow:
         return await self.step(ctx, dict(pending.params))
 
     def reconfirm(self, ctx: Context, pending: PendingConfirmation) -> Decision:
-        return asking("ask_date", "ask_date", _dialogue({}, "fecha"), not_understood=True)
+        return asking("ask_date", AskDate(not_understood=True), _dialogue({}, "fecha"))
 
     def declined(self, ctx: Context, pending: PendingConfirmation) -> Decision:
-        return Decision("abandon", ActionOutcome.CANCELLED, "abandoned", {"flow": FLOW}, DialogueUpdate())
+        return Decision("abandon", ActionOutcome.CANCELLED, Abandoned(flow=FLOW), DialogueUpdate())
 
 
 def _dialogue(slots: Mapping[str, JsonValue], awaiting: str, offered: Sequence[Offer] = ()) -> DialogueUpdate:
@@ -171,24 +193,22 @@ def _find(day_slots: Sequence[Mapping[str, Any]], hora: str, slot_id: JsonValue)
 
 
 def _offer(slots: Mapping[str, JsonValue], fecha: dt.date, free: Sequence[Mapping[str, Any]], *,
-           reason: str | None = None, requested_time: JsonValue = None, not_understood: bool = False) -> Decision:
-    return asking("offer_slots", "offer_slots",
-                  _dialogue(slots, "hora", [slot_offer(s) for s in free]),
-                  day=day_label(fecha), date=fecha.isoformat(), slots=[slot_view(s) for s in free],
-                  reason=reason, requested_time=requested_time, not_understood=not_understood)
+           reason: Literal["no_class_at", "started"] | None = None, requested_time: str | None = None,
+           not_understood: bool = False) -> Decision:
+    reply = OfferSlots(date=fecha, slots=tuple(slot_info(s) for s in free), reason=reason,
+                       requested_time=requested_time, not_understood=not_understood)
+    return asking("offer_slots", reply, _dialogue(slots, "hora", [slot_offer(s) for s in free]))
 
 
 def _no_slots(slots: Mapping[str, JsonValue], fecha: dt.date) -> Decision:
-    return asking("no_slots", "no_slots", _dialogue(without(slots, "fecha", "hora", "slot_id"), "fecha"),
-                  day=day_label(fecha), date=fecha.isoformat())
+    return asking("no_slots", NoSlots(date=fecha), _dialogue(without(slots, "fecha", "hora", "slot_id"), "fecha"))
 
 
 def _full(slots: Mapping[str, JsonValue], fecha: dt.date, hora: str, free: Sequence[Mapping[str, Any]]) -> Decision:
     awaiting = "hora" if free else "fecha"
     kept = without(slots, "hora", "slot_id") if free else without(slots, "fecha", "hora", "slot_id")
-    return asking("slot_full", "slot_full", _dialogue(kept, awaiting, [slot_offer(s) for s in free]),
-                  day=day_label(fecha), date=fecha.isoformat(), requested_time=hora,
-                  slots=[slot_view(s) for s in free])
+    reply = SlotFull(date=fecha, requested_time=hora, slots=tuple(slot_info(s) for s in free))
+    return asking("slot_full", reply, _dialogue(kept, awaiting, [slot_offer(s) for s in free]))
 
 
 async def _package_id(ctx: Context, name: str) -> str:

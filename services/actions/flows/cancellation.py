@@ -13,6 +13,16 @@ from pydantic import JsonValue
 
 from contracts import ActionOutcome
 from contracts.dialogue import DialogueUpdate, Offer, PendingConfirmation
+from contracts.replies import (
+    BookingInfo,
+    BookingNotFound,
+    Cancelled,
+    CancelTooLate,
+    ChooseBooking,
+    ConfirmCancel,
+    Kept,
+    NoBookings,
+)
 from services.actions import understanding
 from services.actions.adapters.business_api import BusinessApiError
 from services.actions.adapters.endpoints import Operation
@@ -24,23 +34,25 @@ from services.actions.flows.base import (
     confirming,
     done,
     failed,
+    parse_date,
 )
-from services.actions.spanish import when_label
 
 FLOW = "cancelar_cita"
 ACTION = "cancel_booking"
 
 
 def booking_offer(booking: Mapping[str, Any]) -> Offer:
-    return Offer(kind="booking", ref=str(booking.get("code", "")),
-                 label=when_label(booking.get("date"), booking.get("time")),
+    return Offer(kind="booking", ref=str(booking.get("code", "")), label=str(booking.get("code", "")),
                  data={"date": str(booking.get("date", "")), "time": str(booking.get("time", "")),
                        "class_name": str(booking.get("class_name", ""))})
 
 
-def booking_view(booking: Mapping[str, Any]) -> dict[str, Any]:
-    return {"code": booking.get("code"), "when": when_label(booking.get("date"), booking.get("time")),
-            "date": booking.get("date"), "time": booking.get("time"), "class_name": booking.get("class_name")}
+def booking_info(booking: Mapping[str, Any]) -> BookingInfo:
+    """A booking from the API (or one kept in a pending confirmation) as replies show it."""
+    time = booking.get("time")
+    return BookingInfo(code=str(booking["code"]) if booking.get("code") else None,
+                       date=parse_date(booking.get("date")), time=str(time) if time else None,
+                       class_name=str(booking.get("class_name") or ""))
 
 
 class CancellationFlow:
@@ -72,49 +84,45 @@ class CancellationFlow:
             return api_failure("list_bookings", error,
                                dialogue=DialogueUpdate(flow=FLOW, slots=slots, awaiting="booking"))
         if not bookings:
-            return Decision("list_bookings", ActionOutcome.ANSWERED, "no_bookings", {}, DialogueUpdate())
+            return Decision("list_bookings", ActionOutcome.ANSWERED, NoBookings(), DialogueUpdate())
         criteria = {key: slots[key] for key in ("code", "fecha", "hora") if slots.get(key) is not None}
         candidates = [b for b in bookings if _matches(b, criteria)]
         if len(candidates) == 1 and (criteria or len(bookings) == 1):
             return _confirm(candidates[0], not_understood=not_understood)
         reason = "no_match" if criteria and not candidates else None
         shown = candidates if candidates else bookings
-        return asking("choose_booking", "choose_booking",
-                      DialogueUpdate(flow=FLOW, slots={}, awaiting="booking",
-                                     offered=tuple(booking_offer(b) for b in shown)),
-                      bookings=[booking_view(b) for b in shown], reason=reason,
-                      code=criteria.get("code"), when=when_label(criteria.get("fecha"), criteria.get("hora"))
-                      if reason and not criteria.get("code") else None,
-                      not_understood=not_understood)
+        reply = ChooseBooking(
+            bookings=tuple(booking_info(b) for b in shown), reason="no_match" if reason else None,
+            code=str(criteria["code"]) if criteria.get("code") else None,
+            date=parse_date(criteria.get("fecha")) if reason else None,
+            time=str(criteria["hora"]) if reason and criteria.get("hora") else None,
+            not_understood=not_understood)
+        return asking("choose_booking", reply, DialogueUpdate(flow=FLOW, slots={}, awaiting="booking",
+                                                             offered=tuple(booking_offer(b) for b in shown)))
 
     async def confirmed(self, ctx: Context, pending: PendingConfirmation) -> Decision:
         params = pending.params
-        shown = {"when": params.get("when"), "code": params.get("code"), "class_name": params.get("class_name")}
+        booking = booking_info(params)
         try:
             await ctx.call(Operation.CANCEL_BOOKING, {"code": params.get("code")}, idempotent_action="cancel")
         except BusinessApiError as error:
             if error.code == "already_cancelled":
-                return failed(ACTION, error, done(ACTION, "cancelled", already=True, **shown))
+                return failed(ACTION, error, done(ACTION, Cancelled(booking=booking, already=True)))
             if error.code == "booking_in_past":
-                return failed(ACTION, error, done(ACTION, "cancel_too_late", **shown))
+                return failed(ACTION, error, done(ACTION, CancelTooLate(booking=booking)))
             if error.code == "no_such_booking":
-                return failed(ACTION, error, done(ACTION, "booking_not_found", **shown))
+                return failed(ACTION, error, done(ACTION, BookingNotFound(booking=booking)))
             return api_failure(ACTION, error, dialogue=DialogueUpdate(
                 flow=FLOW, slots={"code": params.get("code")}, awaiting="confirmation", pending=pending))
-        return done(ACTION, "cancelled", **shown)
+        return done(ACTION, Cancelled(booking=booking))
 
     def reconfirm(self, ctx: Context, pending: PendingConfirmation) -> Decision:
         """Ask the same question again (an answer that was neither yes nor no)."""
-        view = pending.params
-        return confirming("confirm_cancel", "confirm_cancel",
-                          DialogueUpdate(flow=FLOW, slots={"code": view.get("code")}, awaiting="confirmation",
-                                         pending=pending),
-                          when=view.get("when"), code=view.get("code"), class_name=view.get("class_name"),
-                          not_understood=True)
+        return _confirm_pending(pending, not_understood=True)
 
     def declined(self, ctx: Context, pending: PendingConfirmation) -> Decision:
-        return Decision("keep_booking", ActionOutcome.CANCELLED, "kept",
-                        {"when": pending.params.get("when"), "code": pending.params.get("code")}, DialogueUpdate())
+        return Decision("keep_booking", ActionOutcome.CANCELLED, Kept(booking=booking_info(pending.params)),
+                        DialogueUpdate())
 
 
 def _matches(booking: Mapping[str, Any], criteria: Mapping[str, JsonValue]) -> bool:
@@ -134,11 +142,13 @@ def _matches(booking: Mapping[str, Any], criteria: Mapping[str, JsonValue]) -> b
 
 
 def _confirm(booking: Mapping[str, Any], *, not_understood: bool = False) -> Decision:
-    view = booking_view(booking)
-    pending = PendingConfirmation(action=ACTION, params=view, summary=f"cancelar tu clase del {view['when']}")
-    return confirming("confirm_cancel", "confirm_cancel",
-                      DialogueUpdate(flow=FLOW, slots={"code": view["code"]}, awaiting="confirmation",
-                                     pending=pending),
-                      when=view["when"], code=view["code"], class_name=view["class_name"],
-                      not_understood=not_understood)
+    params: dict[str, JsonValue] = {key: str(booking[key]) for key in ("code", "date", "time", "class_name")
+                                    if booking.get(key) is not None}
+    return _confirm_pending(PendingConfirmation(action=ACTION, params=params), not_understood=not_understood)
+
+
+def _confirm_pending(pending: PendingConfirmation, *, not_understood: bool = False) -> Decision:
+    reply = ConfirmCancel(booking=booking_info(pending.params), not_understood=not_understood)
+    return confirming("confirm_cancel", reply, DialogueUpdate(flow=FLOW, slots={"code": pending.params.get("code")},
+                                                              awaiting="confirmation", pending=pending))
 

@@ -7,12 +7,24 @@ Slots: `campo` (`email` or `nombre`), `email`, `nombre`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from pydantic import JsonValue
 
 from contracts import ActionOutcome
 from contracts.dialogue import DialogueUpdate, Offer, PendingConfirmation
+from contracts.replies import (
+    Abandoned,
+    AskEmail,
+    AskName,
+    AskProfileField,
+    EmailProblem,
+    InvalidEmail,
+    InvalidName,
+    NameProblem,
+    ProfileField,
+    ProfileUpdated,
+)
 from services.actions import understanding
 from services.actions.adapters.business_api import BusinessApiError
 from services.actions.adapters.endpoints import Operation
@@ -51,11 +63,11 @@ class ProfileFlow:
         return {**slots, **found}
 
     async def step(self, ctx: Context, slots: dict[str, JsonValue], *, not_understood: bool = False) -> Decision:
-        field = slots.get("campo")
-        if field not in FIELDS:
-            return asking("ask_profile_field", "ask_profile_field",
-                          DialogueUpdate(flow=FLOW, slots={}, awaiting="campo"), not_understood=not_understood)
-        field = str(field)
+        asked = slots.get("campo")
+        if asked != "email" and asked != "nombre":
+            return asking("ask_profile_field", AskProfileField(not_understood=not_understood),
+                          DialogueUpdate(flow=FLOW, slots={}, awaiting="campo"))
+        field: ProfileField = "email" if asked == "email" else "nombre"
         value = slots.get(field)
         if value is None:
             return await self._ask(ctx, field, slots, not_understood=not_understood)
@@ -71,9 +83,9 @@ class ProfileFlow:
             return api_failure("update_profile", error,
                                dialogue=DialogueUpdate(flow=FLOW, slots=slots, awaiting=field))
         saved = client.get(FIELDS[field], value) if isinstance(client, dict) else value
-        return done("update_profile", "profile_updated", field=field, value=saved)
+        return done("update_profile", ProfileUpdated(field=field, value=str(saved)))
 
-    async def _ask(self, ctx: Context, field: str, slots: Mapping[str, JsonValue], *,
+    async def _ask(self, ctx: Context, field: ProfileField, slots: Mapping[str, JsonValue], *,
                    not_understood: bool) -> Decision:
         current = None
         try:
@@ -81,25 +93,26 @@ class ProfileFlow:
             current = client.get(FIELDS[field]) if isinstance(client, dict) else None
         except BusinessApiError:
             pass  # asking works without the current value
-        template = "ask_email" if field == "email" else "ask_name"
-        return asking(template, template, DialogueUpdate(flow=FLOW, slots=dict(slots), awaiting=field),
-                      current=current, not_understood=not_understood)
+        shown = str(current) if current else None
+        reply = (AskEmail(current=shown, not_understood=not_understood) if field == "email"
+                 else AskName(current=shown, not_understood=not_understood))
+        return asking(reply.kind, reply, DialogueUpdate(flow=FLOW, slots=dict(slots), awaiting=field))
 
     async def confirmed(self, ctx: Context, pending: PendingConfirmation) -> Decision:
         return await self.step(ctx, dict(pending.params))
 
     def reconfirm(self, ctx: Context, pending: PendingConfirmation) -> Decision:
-        return asking("ask_profile_field", "ask_profile_field", DialogueUpdate(flow=FLOW, awaiting="campo"),
-                      not_understood=True)
+        return asking("ask_profile_field", AskProfileField(not_understood=True),
+                      DialogueUpdate(flow=FLOW, awaiting="campo"))
 
     def declined(self, ctx: Context, pending: PendingConfirmation) -> Decision:
-        return Decision("abandon", ActionOutcome.CANCELLED, "abandoned", {"flow": FLOW}, DialogueUpdate())
+        return Decision("abandon", ActionOutcome.CANCELLED, Abandoned(flow=FLOW), DialogueUpdate())
 
 
-def _invalid(field: str, value: str, reason: str, slots: Mapping[str, JsonValue]) -> Decision:
-    template = "invalid_email" if field == "email" else "invalid_name"
-    return asking(template, template, DialogueUpdate(flow=FLOW, slots=without(slots, field), awaiting=field),
-                  value=value, reason=reason)
+def _invalid(field: ProfileField, value: str, reason: str, slots: Mapping[str, JsonValue]) -> Decision:
+    reply = (InvalidEmail(value=value, reason=cast(EmailProblem, reason)) if field == "email"
+             else InvalidName(value=value, reason=cast(NameProblem, reason)))
+    return asking(reply.kind, reply, DialogueUpdate(flow=FLOW, slots=without(slots, field), awaiting=field))
 
 
 def _answer_or_abandon(text: str) -> bool:

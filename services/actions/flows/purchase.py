@@ -11,11 +11,11 @@ from pydantic import JsonValue
 
 from contracts import ActionOutcome
 from contracts.dialogue import DialogueUpdate, Offer, PendingConfirmation
+from contracts.replies import ChoosePackage, ConfirmPurchase, PackageInfo, PaymentLink, PurchaseDeclined
 from services.actions import understanding
 from services.actions.adapters.business_api import BusinessApiError
 from services.actions.adapters.endpoints import Operation
-from services.actions.flows.base import Context, Decision, api_failure, asking, confirming, done, failed
-from services.actions.spanish import money_label
+from services.actions.flows.base import Context, Decision, api_failure, asking, confirming, done, failed, parsed
 
 FLOW = "pagar_servicio"
 ACTION = "purchase_package"
@@ -71,42 +71,44 @@ class PurchaseFlow:
                 return failed(ACTION, error, _choose(packages, unknown=params.get("package")))
             return api_failure(ACTION, error, dialogue=DialogueUpdate(
                 flow=FLOW, slots={"paquete": params.get("package")}, awaiting="confirmation", pending=pending))
-        return done(ACTION, "payment_link", package=purchase.get("package_name") or params.get("package"),
-                    amount=purchase.get("amount"), currency=purchase.get("currency"),
-                    price=money_label(purchase.get("amount"), purchase.get("currency", "")),
-                    payment_link=purchase.get("payment_link"), purchase_id=purchase.get("id"))
+        amount = purchase.get("amount")
+        return done(ACTION, PaymentLink(package=str(purchase.get("package_name") or params.get("package") or ""),
+                                        amount=float(amount) if amount is not None else None,
+                                        currency=str(purchase.get("currency") or ""),
+                                        payment_link=purchase.get("payment_link"), purchase_id=purchase.get("id")))
 
     def reconfirm(self, ctx: Context, pending: PendingConfirmation) -> Decision:
         return _confirm_pending(pending, not_understood=True)
 
     def declined(self, ctx: Context, pending: PendingConfirmation) -> Decision:
-        return Decision("decline_purchase", ActionOutcome.CANCELLED, "purchase_declined",
-                        {"package": pending.params.get("package")}, DialogueUpdate())
+        package = pending.params.get("package")
+        return Decision("decline_purchase", ActionOutcome.CANCELLED,
+                        PurchaseDeclined(package=str(package) if package else None), DialogueUpdate())
+
+
+def package_info(package: Mapping[str, Any]) -> PackageInfo:
+    return parsed(PackageInfo, package, operation=Operation.LIST_PACKAGES)
 
 
 def _choose(packages: Sequence[Mapping[str, Any]], *, unknown: JsonValue = None,
             not_understood: bool = False) -> Decision:
-    return asking("choose_package", "choose_package",
-                  DialogueUpdate(flow=FLOW, slots={}, awaiting="paquete",
-                                 offered=tuple(package_offer(p) for p in packages)),
-                  packages=[dict(p) for p in packages], unknown=unknown, not_understood=not_understood)
+    reply = ChoosePackage(packages=tuple(package_info(p) for p in packages),
+                          unknown=str(unknown) if unknown else None, not_understood=not_understood)
+    return asking("choose_package", reply, DialogueUpdate(flow=FLOW, slots={}, awaiting="paquete",
+                                                          offered=tuple(package_offer(p) for p in packages)))
 
 
 def _confirm(package: Mapping[str, Any], *, not_understood: bool = False) -> Decision:
-    name = str(package.get("name", ""))
-    price = money_label(package.get("price"), package.get("currency", ""))
-    pending = PendingConfirmation(action=ACTION, summary=f"comprar {name} por {price}", params={
-        "package_id": str(package.get("id", "")), "package": name, "amount": package.get("price"),
-        "currency": package.get("currency"), "price": price, "sessions": package.get("sessions"),
-        "validity_days": package.get("validity_days"),
+    info = package_info(package)
+    pending = PendingConfirmation(action=ACTION, params={
+        "package_id": info.id, "package": info.name, **info.model_dump(mode="json", exclude={"id", "name"}),
     })
     return _confirm_pending(pending, not_understood=not_understood)
 
 
 def _confirm_pending(pending: PendingConfirmation, *, not_understood: bool = False) -> Decision:
     params = pending.params
-    return confirming("confirm_purchase", "confirm_purchase",
+    info = PackageInfo.model_validate({**params, "id": params.get("package_id"), "name": params.get("package")})
+    return confirming("confirm_purchase", ConfirmPurchase(package=info, not_understood=not_understood),
                       DialogueUpdate(flow=FLOW, slots={"paquete": params.get("package")}, awaiting="confirmation",
-                                     pending=pending),
-                      package=params.get("package"), price=params.get("price"), sessions=params.get("sessions"),
-                      validity_days=params.get("validity_days"), not_understood=not_understood)
+                                     pending=pending))

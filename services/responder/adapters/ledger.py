@@ -5,6 +5,9 @@ just before the Twilio call) → `sent:<MessageSid>` (recorded right after). The
 is a crash between Twilio accepting the message and the `sent` record: the redelivery then finds
 `sending` and asks Twilio whether a message with the same body went to that number since the
 claim, sending only if none did.
+
+Per chain (keyed by its correlation id) it also records that a reply went out, which the delayed
+receipt (`services/responder/receipt.py`) reads, and claims the chain's one receipt.
 """
 
 from __future__ import annotations
@@ -14,10 +17,9 @@ from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
-from runtime.twilio_rest import REPLIED_PREFIX
-
 LEDGER_TTL_S = 7 * 24 * 3600
-SID_PREFIX = "responder:sid:"  # read by ingress to link delivery callbacks to their conversation
+REPLIED_PREFIX = "responder:replied:"  # a reply of the chain went out (key: correlation id, value: its sid)
+RECEIPT_PREFIX = "responder:receipt:"  # the chain's delayed receipt was claimed (key: correlation id)
 
 
 class ReplyLedger:
@@ -36,12 +38,19 @@ class ReplyLedger:
     async def record_sent(self, reply_id: str, sid: str, correlation_id: str) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.set(self._prefix + reply_id, f"sent:{sid}", ex=LEDGER_TTL_S)
-            pipe.set(SID_PREFIX + sid, correlation_id, ex=LEDGER_TTL_S)
             pipe.set(REPLIED_PREFIX + correlation_id, sid, ex=LEDGER_TTL_S)
             await pipe.execute()
 
     async def record_failed(self, reply_id: str) -> None:
         await self._redis.set(self._prefix + reply_id, "failed", ex=LEDGER_TTL_S)
+
+    async def replied(self, correlation_id: str) -> bool:
+        """True once a reply of this chain was recorded as sent."""
+        return bool(await self._redis.exists(REPLIED_PREFIX + correlation_id))
+
+    async def claim_receipt(self, correlation_id: str, *, ttl_s: int = LEDGER_TTL_S) -> bool:
+        """Claim the chain's one receipt: True for the first caller only, whichever process it runs in."""
+        return bool(await self._redis.set(RECEIPT_PREFIX + correlation_id, "1", nx=True, ex=ttl_s))
 
 
 def claimed_at(state: str) -> datetime:

@@ -57,15 +57,15 @@ async def test_booking_a_class_ends_with_a_row_in_the_database(adapter: Business
     slot = await find_slot()
     chat = chat_with(adapter)
     asked = await say(chat, "quiero agendar", "agendar_cita")
-    assert asked.payload.reply_template == "ask_date"
+    assert asked.payload.reply.kind == "ask_date"
     offered = await say(chat, f"el {weekday(slot['date'])}", "agendar_cita", ("fecha", slot["date"]))
-    assert offered.payload.reply_template == "offer_slots"
+    assert offered.payload.reply.kind == "offer_slots"
     assert slot["time"] in [o.label for o in chat.state.offered]
     booked = await say(chat, f"a las {slot['time']}", "agendar_cita", ("hora", slot["time"]))
 
-    assert (booked.payload.outcome, booked.payload.reply_template) == (ActionOutcome.SUCCEEDED, "booked")
+    assert (booked.payload.outcome, booked.payload.reply.kind) == (ActionOutcome.SUCCEEDED, "booked")
     [row] = await bookings_of(db, NEWCOMER)
-    assert (row["code"], row["status"], row["slot_id"]) == (booked.payload.reply_data["code"], "confirmed",
+    assert (row["code"], row["status"], row["slot_id"]) == (booked.payload.reply.code, "confirmed",
                                                             slot["id"])
     assert row["code"] in text_of(booked)
 
@@ -76,7 +76,7 @@ async def test_several_values_at_once_book_with_the_package(adapter: BusinessApi
     chat = chat_with(adapter)
     booked = await say(chat, "mañana a las 6 el pack de 10", "agendar_cita", ("fecha", slot["date"]),
                        ("hora", slot["time"]), ("paquete", "Pack 10 clases"))
-    assert booked.payload.reply_template == "booked"
+    assert booked.payload.reply.kind == "booked"
     [row] = await bookings_of(db, NEWCOMER)
     assert row["package_id"] == "pack-10"
 
@@ -89,7 +89,7 @@ async def test_a_full_class_offers_the_other_times(adapter: BusinessApiClient, h
 
     chat = chat_with(adapter)
     full = await say(chat, "quiero esa clase", "agendar_cita", ("fecha", slot["date"]), ("hora", slot["time"]))
-    assert full.payload.reply_template == "slot_full"
+    assert full.payload.reply.kind == "slot_full"
     assert slot["time"] not in [o.label for o in chat.state.offered]
     assert text_of(full).startswith("Ese horario ya se llenó")
     assert await bookings_of(db, NEWCOMER) == []
@@ -104,17 +104,17 @@ async def test_cancelling_after_confirmation(adapter: BusinessApiClient, db: asy
     assert len(before) >= 1, "the seed gives Ana an upcoming booking"
     chat = chat_with(adapter, ANA_ADDRESS)
     asked = await say(chat, "quiero cancelar mi clase", "cancelar_cita")
-    if asked.payload.reply_template == "choose_booking":
+    if asked.payload.reply.kind == "choose_booking":
         asked = await say(chat, "la primera", "fuera_de_alcance")
-    assert asked.payload.reply_template == "confirm_cancel"
-    code = asked.payload.reply_data["code"]
+    assert asked.payload.reply.kind == "confirm_cancel"
+    code = asked.payload.reply.booking.code
     kept = await say(chat, "no", "fuera_de_alcance")
-    assert kept.payload.reply_template == "kept"
+    assert kept.payload.reply.kind == "kept"
     assert {r["code"]: r["status"] for r in await bookings_of(db, ANA_ADDRESS)}[code] == "confirmed"
 
     await say(chat, "cancela mi clase", "cancelar_cita", ("referencia", str(code)))
     done = await say(chat, "sí", "fuera_de_alcance")
-    assert (done.payload.outcome, done.payload.reply_template) == (ActionOutcome.SUCCEEDED, "cancelled")
+    assert (done.payload.outcome, done.payload.reply.kind) == (ActionOutcome.SUCCEEDED, "cancelled")
     assert {r["code"]: r["status"] for r in await bookings_of(db, ANA_ADDRESS)}[code] == "cancelled"
 
 
@@ -122,11 +122,11 @@ async def test_paying_a_package_gives_a_payment_link(adapter: BusinessApiClient,
                                                      db: asyncpg.Connection) -> None:
     chat = chat_with(adapter)
     asked = await say(chat, "quiero pagar el pack de 10", "pagar_servicio", ("paquete", "Pack 10 clases"))
-    assert asked.payload.reply_template == "confirm_purchase"
+    assert asked.payload.reply.kind == "confirm_purchase"
     assert "$2,000 MXN" in text_of(asked)
     paid = await say(chat, "sí", "fuera_de_alcance")
-    assert (paid.payload.outcome, paid.payload.reply_template) == (ActionOutcome.SUCCEEDED, "payment_link")
-    link = paid.payload.reply_data["payment_link"]
+    assert (paid.payload.outcome, paid.payload.reply.kind) == (ActionOutcome.SUCCEEDED, "payment_link")
+    link = paid.payload.reply.payment_link
     assert isinstance(link, str) and link in text_of(paid)
     row = await db.fetchrow("SELECT p.package_id, p.status, p.payment_token FROM purchases p "
                             "JOIN clients c ON c.id = p.client_id WHERE c.phone = $1", "+5215599990001")
@@ -137,30 +137,28 @@ async def test_paying_a_package_gives_a_payment_link(adapter: BusinessApiClient,
 async def test_history_status_and_schedule(adapter: BusinessApiClient, find_slot: FindSlot) -> None:
     chat = chat_with(adapter, ANA_ADDRESS)
     history = await say(chat, "qué he comprado", "consultar_historial")
-    purchases = history.payload.reply_data["purchases"]
-    assert isinstance(purchases, list)
-    names = [p["package"] for p in purchases if isinstance(p, dict)]
+    names = [p.package for p in history.payload.reply.purchases]
     assert names == ["Pack 10 clases", "Clase suelta"]
     assert "pagado el" in text_of(history) and "vigente hasta el" in text_of(history)
 
     status = await say(chat, "¿cómo va mi reserva?", "consulta_estado")
-    assert status.payload.reply_template == "booking_status" and status.payload.reply_data["bookings"]
+    assert status.payload.reply.kind == "booking_status" and status.payload.reply.bookings
 
     slot = await find_slot()
     day = await say(chat, "horarios", "consultar_horarios", ("fecha", slot["date"]))
-    assert day.payload.reply_template == "schedule" and slot["time"] in text_of(day)
+    assert day.payload.reply.kind == "schedule" and slot["time"] in text_of(day)
     week = await say(chat, "horarios", "consultar_horarios")
-    assert len(week.payload.reply_data["days"]) >= 5  # type: ignore[arg-type]
+    assert len(week.payload.reply.days) >= 5
 
 
 async def test_updating_the_profile(adapter: BusinessApiClient, db: asyncpg.Connection) -> None:
     chat = chat_with(adapter)
     await say(chat, "quiero cambiar mi correo", "actualizar_perfil")
     invalid = await say(chat, "ana@example", "fuera_de_alcance")
-    assert invalid.payload.reply_template == "invalid_email"
+    assert invalid.payload.reply.kind == "invalid_email"
     updated = await say(chat, "ana.nueva@Example.COM", "actualizar_perfil", ("email", "ana.nueva@Example.COM"))
-    assert updated.payload.reply_template == "profile_updated"
-    assert updated.payload.reply_data["value"] == "ana.nueva@example.com"  # as the API stored it
+    assert updated.payload.reply.kind == "profile_updated"
+    assert updated.payload.reply.value == "ana.nueva@example.com"  # as the API stored it
     stored = await db.fetchval("SELECT email FROM clients WHERE phone = $1", "+5215599990001")
     assert stored == "ana.nueva@example.com"
 
@@ -197,7 +195,7 @@ async def test_replaying_the_same_message_does_not_book_twice(adapter: BusinessA
     assert first[0].event.payload == again[0].event.payload  # type: ignore[attr-defined]
     [row] = await bookings_of(db, NEWCOMER)
     first_event = first[0].event
-    assert isinstance(first_event, ActionCompleted) and row["code"] == first_event.payload.reply_data["code"]
+    assert isinstance(first_event, ActionCompleted) and row["code"] == first_event.payload.reply.code
     redelivered, outputs = await handle(after, event, chat.deps)  # redelivered to a worker that kept it
     assert redelivered is after and outputs[0].event == first_event
     assert len(await bookings_of(db, NEWCOMER)) == 1
@@ -214,7 +212,7 @@ async def test_business_api_down_retries_then_opens_the_circuit_then_recovers(
     try:
         for _ in range(2):
             failed = await say(chat, "qué he comprado", "consultar_historial")
-            assert (failed.payload.outcome, failed.payload.reply_template) == (ActionOutcome.FAILED, "api_error")
+            assert (failed.payload.outcome, failed.payload.reply.kind) == (ActionOutcome.FAILED, "api_error")
             assert failed.payload.error is not None and failed.payload.error.kind == "unavailable"
             assert failed.payload.error.code == "unreachable"
             assert text_of(failed).startswith("No pude comunicarme con el sistema de reservas")
@@ -233,7 +231,7 @@ async def test_business_api_down_retries_then_opens_the_circuit_then_recovers(
             assert time.monotonic() < deadline, "the circuit never became half-open"
             await asyncio.sleep(0.05)
         recovered = await say(chat, "qué he comprado", "consultar_historial")
-        assert (recovered.payload.outcome, recovered.payload.reply_template) == (ActionOutcome.SUCCEEDED,
+        assert (recovered.payload.outcome, recovered.payload.reply.kind) == (ActionOutcome.SUCCEEDED,
                                                                                  "purchase_history")
         assert state(adapter.breaker) is CircuitState.CLOSED
     finally:

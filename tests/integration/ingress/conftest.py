@@ -15,7 +15,8 @@ from runtime.kafka import Publisher
 from runtime.ops import http_server
 from runtime.redis_client import redis_client
 from services.ingress.adapters.admission import Admission
-from services.ingress.app import IngressDeps, create_app
+from services.ingress.handler import IngressDeps
+from services.ingress.http import create_app
 from services.ingress.settings import IngressSettings
 
 
@@ -44,11 +45,12 @@ def ingress(kafka_bootstrap: str, redis_url: str) -> IngressFactory:
         settings = IngressSettings(**values)
         redis = redis_client(redis_url)
         publisher = await Publisher.connect(settings, stage="ingress")
-        deps = IngressDeps(settings=settings, publisher=publisher, redis=redis,
-                           admission=Admission(redis, dedup_ttl_s=600, capacity=settings.rate_capacity,
+        deps = IngressDeps(admission=Admission(redis, dedup_ttl_s=600, capacity=settings.rate_capacity,
                                                refill_per_s=settings.rate_refill_per_s,
-                                               notice_window_s=settings.rate_notice_window_s))
-        server = http_server(create_app(deps), host="127.0.0.1", port=port)
+                                               notice_window_s=settings.rate_notice_window_s),
+                           publisher=publisher, rate_notice_text=settings.rate_notice_text,
+                           instant_receipt_text=settings.instant_receipt_text)
+        server = http_server(create_app(settings, deps), host="127.0.0.1", port=port)
         task = asyncio.create_task(server.serve())
         while not server.started:  # noqa: ASYNC110 - uvicorn only exposes a flag
             await asyncio.sleep(0.01)

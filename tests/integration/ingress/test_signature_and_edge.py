@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from urllib.parse import urlencode
 
 import httpx
 import pytest
 
-from contracts import MESSAGE_RECEIVED, MessageReceived
+from contracts import MESSAGE_RECEIVED, MessageReceived, status_event_id
 from devstack.webhooks import inbound_params, new_message_sid, sign
 from runtime.settings import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
 from tests.integration.ingress.conftest import IngressFactory
@@ -197,40 +198,38 @@ async def test_status_callback_is_signed_and_published(ingress: IngressFactory, 
     assert [e.payload.status for e in statuses] == ["delivered"]  # type: ignore[attr-defined]
 
 
-async def test_delayed_receipt_only_when_no_reply_went_out(ingress: IngressFactory) -> None:
-    from devstack.infra import free_port
-    from runtime.ops import http_server
-    from runtime.twilio_rest import REPLIED_PREFIX, twilio_client
-    from services.ingress.app import twiml
-    from twilio_standin.app import create_app as create_standin
-    from twilio_standin.settings import StandinSettings
+async def test_delayed_receipt_is_not_in_the_twiml(ingress: IngressFactory) -> None:
+    """With after_s > 0 ingress answers nothing: responder sends the receipt later, if no reply went
+    out (tests/integration/responder/test_receipt.py)."""
+    from services.ingress.handler import TwiML
 
-    port = free_port()
-    standin = http_server(create_standin(StandinSettings(port=port, callbacks=False)), host="127.0.0.1", port=port)
-    task = asyncio.create_task(standin.serve())
-    while not standin.started:  # noqa: ASYNC110 - uvicorn only exposes a flag
-        await asyncio.sleep(0.01)
-    try:
-        async with ingress(receipt_text="Mensaje recibido", receipt_after_s=0.3) as app:
-            app.deps.twilio = twilio_client(DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, api_base_url=f"http://127.0.0.1:{port}")
-            slow, fast = params(customer="whatsapp:+5215500000111"), params(customer="whatsapp:+5215500000112")
-            for form in (slow, fast):
-                response = await post(app.webhook, form, sign(app.webhook, form, DEMO_AUTH_TOKEN))
-                assert response.text == twiml().body.decode(), "the receipt is not in the TwiML when delayed"
-            from contracts import inbound_event_id
+    async with ingress(receipt_text="Mensaje recibido", receipt_after_s=0.3) as app:
+        for form in (params(customer="whatsapp:+5215500000111"), params(customer="whatsapp:+5215500000112")):
+            response = await post(app.webhook, form, sign(app.webhook, form, DEMO_AUTH_TOKEN))
+            assert response.text == TwiML().xml(), "the receipt is not in the TwiML when delayed"
 
-            await app.deps.redis.set(REPLIED_PREFIX + inbound_event_id(fast["MessageSid"]), "SMx", ex=60)
-            sent: list[dict[str, str]] = []
-            async with httpx.AsyncClient() as client:
-                for _ in range(100):  # bounded polling: the receipt goes out ~0.3 s after the webhook
-                    sent = (await client.get(f"http://127.0.0.1:{port}/_standin/messages")).json()
-                    if sent:
-                        break
-                    await asyncio.sleep(0.1)
-                await asyncio.sleep(0.5)  # long enough for a wrong receipt to the fast sender to show up
-                sent = (await client.get(f"http://127.0.0.1:{port}/_standin/messages")).json()
-            assert not app.deps.background, "no receipt task left running"
-        assert [(m["to"], m["body"]) for m in sent] == [(slow["From"], "Mensaje recibido")]
-    finally:
-        standin.should_exit = True
-        await task
+
+async def test_status_callback_names_its_chain_in_the_signed_url(ingress: IngressFactory,
+                                                                 kafka_bootstrap: str) -> None:
+    from contracts import REPLY_STATUS
+
+    chain = str(uuid.uuid4())
+    async with ingress() as app:
+        url = app.url + f"/webhooks/twilio/status?correlation_id={chain}"
+        sid = new_message_sid()
+        form = {"MessageSid": sid, "MessageStatus": "delivered", "AccountSid": DEMO_ACCOUNT_SID,
+                "To": "whatsapp:+5215500000100", "From": BUSINESS}
+        # Twilio signs the URL with its query: another chain in the query breaks the signature.
+        forged = app.url + f"/webhooks/twilio/status?correlation_id={uuid.uuid4()}"
+        assert (await post(forged, form, sign(url, form, DEMO_AUTH_TOKEN))).status_code == 403
+        assert (await post(url, form, sign(url.split("?")[0], form, DEMO_AUTH_TOKEN))).status_code == 403
+        response = await post(url, form, sign(url, form, DEMO_AUTH_TOKEN))
+        assert response.status_code == 204
+        other = new_message_sid()  # no query: a chain of its own (the status event's id), as before
+        plain = app.url + "/webhooks/twilio/status"
+        unchained = {**form, "MessageSid": other}
+        assert (await post(plain, unchained, sign(plain, unchained, DEMO_AUTH_TOKEN))).status_code == 204
+    statuses = {e.payload.message_sid: e for e in await read_all(kafka_bootstrap, REPLY_STATUS)  # type: ignore[attr-defined]
+                if e.payload.message_sid in (sid, other)}  # type: ignore[attr-defined]
+    assert statuses[sid].correlation_id == chain
+    assert statuses[other].correlation_id == status_event_id(other, "delivered")

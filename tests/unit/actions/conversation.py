@@ -1,9 +1,19 @@
-"""Drive the policy like the agent does: text → (real NLU engine) → intent.detected → handle → reply."""
+"""Drive the policy like the agent does: text → NLU's reading → intent.detected → handle → reply.
+
+NLU's readings are recorded (`nlu_recordings.json`, the `intent.detected` fields NLU fills for
+each text on each day), not computed: editing the training data cannot break a policy test.
+`make nlu-recordings` re-records them with the shipped model (the policy tests run once with
+`RECORD_NLU=1`, which reads every text with the real engine and rewrites the file); review the
+diff like any other change of behaviour."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,12 +28,10 @@ from contracts import (
     NluOutcome,
     inbound_event_id,
 )
-from contracts.dialogue import DialogueState
 from services.actions.adapters.business_api import BusinessApi
 from services.actions.handler import ActionsDeps, handle
-from services.nlu.engine import NluEngine
+from services.actions.state import DialogueState
 from services.responder.templates import render
-from tests.unit.nlu._shared import trained_engine
 
 MEXICO_CITY = ZoneInfo("America/Mexico_City")
 START = dt.datetime(2026, 11, 25, 15, 0, tzinfo=MEXICO_CITY)  # a Wednesday afternoon
@@ -31,9 +39,41 @@ CUSTOMER = "whatsapp:+5215500000001"
 BUSINESS = "whatsapp:+14155238886"
 
 
-def nlu() -> NluEngine:
-    """The shipped NLU model, trained once per test process (shared with the NLU tests)."""
-    return trained_engine()
+RECORDINGS = Path(__file__).parent / "nlu_recordings.json"
+RECORDING = os.environ.get("RECORD_NLU") == "1"
+recorded: dict[str, dict[str, Any]] = {}
+"""The readings this run used (what `RECORD_NLU=1` writes back)."""
+
+
+@cache
+def _recordings() -> dict[str, dict[str, Any]]:
+    loaded: dict[str, dict[str, Any]] = json.loads(RECORDINGS.read_text()) if RECORDINGS.exists() else {}
+    return loaded
+
+
+def nlu_reading(text: str, at: dt.datetime) -> dict[str, Any]:
+    """What NLU says about `text` sent at `at`: intent, confidence, ranking, entities."""
+    key = f"{at.astimezone(MEXICO_CITY).date().isoformat()} {text}"
+    if RECORDING:
+        from tests.unit.nlu._shared import trained_engine  # only when recording: training takes seconds
+
+        result = trained_engine().parse(text, reference_time=at)
+        reading = {"intent": result.intent.name, "confidence": round(result.intent.confidence, 4),
+                   "ranking": [[r.name, round(r.confidence, 4)] for r in result.intent_ranking[:3]],
+                   "entities": [[e.entity, e.value, e.start, e.end] for e in result.entities]}
+    else:
+        found = _recordings().get(key)
+        if found is None:
+            raise AssertionError(f"no recorded NLU reading for {key!r}: run `make nlu-recordings`")
+        reading = found
+    recorded[key] = reading
+    return reading
+
+
+def write_recordings(*, prune: bool) -> None:
+    """Write the readings used; `prune` (a run where every test passed) drops the ones no test used."""
+    readings = recorded if prune else {**_recordings(), **recorded}
+    RECORDINGS.write_text(json.dumps(dict(sorted(readings.items())), ensure_ascii=False, indent=1) + "\n")
 
 
 def detected(text: str, *, at: dt.datetime, sid: str, customer: str = CUSTOMER, intent: str | None = None,
@@ -51,11 +91,11 @@ def detected(text: str, *, at: dt.datetime, sid: str, customer: str = CUSTOMER, 
     ranking: tuple[IntentScore, ...] = ()
     nlu_intent, nlu_confidence = None, 0.0
     if text.strip() and outcome is NluOutcome.CLASSIFIED and intent is None:
-        result = nlu().parse(text, reference_time=at)
-        nlu_intent, nlu_confidence = result.intent.name, result.intent.confidence
-        ranking = tuple(IntentScore(name=r.name, confidence=r.confidence) for r in result.intent_ranking)
-        found = [Entity(entity=e.entity, value=e.value, start=e.start, end=e.end, extractor=e.extractor)
-                 for e in result.entities]
+        reading = nlu_reading(text, at)
+        nlu_intent, nlu_confidence = reading["intent"], reading["confidence"]
+        ranking = tuple(IntentScore(name=name, confidence=score) for name, score in reading["ranking"])
+        found = [Entity(entity=name, value=value, start=start, end=end, extractor="recorded")
+                 for name, value, start, end in reading["entities"]]
     if entities is not None:  # (entity, value) or (entity, value, the words in the text that say it)
         found = []
         for name, value, *said in entities:
@@ -109,4 +149,4 @@ class Conversation:
 
 
 def text_of(completed: ActionCompleted) -> str:
-    return render(completed.payload.reply_template, completed.payload.reply_data, business="Estudio Sol")
+    return render(completed.payload.reply, business="Estudio Sol", followup=completed.payload.followup)

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
+
+import pytest
 
 from contracts import ActionCompleted, ActionCompletedPayload, ActionOutcome, IntentDetected
-from contracts.dialogue import (
+from contracts.dialogue import DialogueUpdate, FlowSnapshot, Offer, PendingConfirmation
+from contracts.replies import AskDate, Greeting, OfferSlots, Reply
+from services.actions.state import (
     MAX_APPLIED,
     MAX_TURNS,
+    STATE_VERSION,
     DialogueState,
-    DialogueUpdate,
-    FlowSnapshot,
-    Offer,
-    PendingConfirmation,
+    UnknownStateVersion,
     apply,
     fold,
     is_expired,
+    load_state,
 )
 from tests.unit.actions.conversation import CUSTOMER, START, detected
+
+FIXTURES = Path(__file__).parents[2] / "fixtures"
 
 
 def user(text: str, n: int, *, at: dt.datetime | None = None) -> IntentDetected:
@@ -26,9 +32,9 @@ def user(text: str, n: int, *, at: dt.datetime | None = None) -> IntentDetected:
                     confidence=0.9, entities=[])
 
 
-def bot(cause: IntentDetected, dialogue: DialogueUpdate | None, template: str = "ask_date") -> ActionCompleted:
+def bot(cause: IntentDetected, dialogue: DialogueUpdate | None, reply: Reply | None = None) -> ActionCompleted:
     payload = ActionCompletedPayload(customer=CUSTOMER, business="whatsapp:+1", intent="agendar_cita",
-                                     action="ask_date", outcome=ActionOutcome.NEEDS_INPUT, reply_template=template,
+                                     action="ask_date", outcome=ActionOutcome.NEEDS_INPUT, reply=reply or AskDate(),
                                      dialogue=dialogue)
     return ActionCompleted.caused_by(cause, stage="actions", payload=payload, occurred_at=cause.occurred_at)
 
@@ -45,7 +51,7 @@ def test_a_user_turn_then_the_bots_decision() -> None:
     assert state.updated_at == first.payload.received_at
     assert state.flow is None
 
-    state = apply(state, bot(first, ASKING, "offer_slots"))
+    state = apply(state, bot(first, ASKING, OfferSlots(date=dt.date(2026, 11, 27))))
     assert (state.flow, state.awaiting, state.slots) == ("agendar_cita", "hora", {"fecha": "2026-11-27"})
     assert state.offered[0].ref == "12"
     assert [t.role for t in state.turns] == ["user", "bot"] and state.turns[1].text == "offer_slots"
@@ -74,7 +80,7 @@ def test_replaying_the_stream_rebuilds_the_same_state_and_it_round_trips_through
 
 def test_a_complete_decision_replaces_the_previous_one() -> None:
     first, second = user("a", 1), user("b", 2)
-    pending = PendingConfirmation(action="cancel_booking", params={"code": "BK-1"}, summary="cancelar tu clase")
+    pending = PendingConfirmation(action="cancel_booking", params={"code": "BK-1"})
     aside = FlowSnapshot(flow="agendar_cita", slots={"fecha": "2026-11-27"}, awaiting="hora")
     state = fold([first, bot(first, DialogueUpdate(flow="cancelar_cita", awaiting="confirmation", pending=pending,
                                                    interrupted_flow=aside))], CUSTOMER)
@@ -90,7 +96,7 @@ def test_a_complete_decision_replaces_the_previous_one() -> None:
 
 def test_an_action_without_a_dialogue_update_only_adds_the_bots_turn() -> None:
     first, second = user("a", 1), user("b", 2)
-    state = fold([first, bot(first, ASKING), second, bot(second, None, "greeting")], CUSTOMER)
+    state = fold([first, bot(first, ASKING), second, bot(second, None, Greeting())], CUSTOMER)
     assert state.flow == "agendar_cita" and state.turns[-1].text == "greeting"
 
 
@@ -113,3 +119,33 @@ def test_a_flow_expires_after_the_idle_time_measured_on_message_times() -> None:
     idle = fold([first, bot(first, DialogueUpdate())], CUSTOMER)
     assert not is_expired(idle, START + dt.timedelta(days=3), 900), "nothing to expire when no flow is open"
     assert not is_expired(DialogueState.empty(CUSTOMER), START, 900)
+
+
+def test_values_said_are_remembered_with_their_time_and_forgotten_after_the_idle_time() -> None:
+    said = detected("¿qué clases hay el viernes?", at=START, sid="SMMENTION1", intent="consultar_horarios",
+                    confidence=0.9, entities=[("fecha", "2026-11-27", "el viernes")])
+    state = apply(DialogueState.empty(CUSTOMER), said)
+    assert state.recalled("fecha", now=START + dt.timedelta(seconds=60), idle_s=900) == "2026-11-27"
+    assert state.recalled("fecha", now=START + dt.timedelta(seconds=901), idle_s=900) is None
+    assert state.recalled("paquete", now=START, idle_s=900) is None
+    newer = detected("mejor el sábado", at=START + dt.timedelta(seconds=30), sid="SMMENTION2",
+                     intent="agendar_cita", confidence=0.9, entities=[("fecha", "2026-11-28", "el sábado")])
+    assert apply(state, newer).recalled("fecha", now=START + dt.timedelta(seconds=60), idle_s=900) == "2026-11-28"
+
+
+def test_a_state_stored_by_the_previous_version_is_upcast_not_dropped() -> None:
+    stored = json.loads((FIXTURES / "dialogue" / "state.v1.json").read_text())
+    assert "version" not in stored and "mentioned" not in stored
+    state = load_state(stored)
+    assert state.version == STATE_VERSION and state.mentioned == {}
+    assert state.interrupted_flow is not None and state.interrupted_flow.flow == "agendar_cita"
+    assert state.interrupted_flow.slots == {"fecha": "2026-11-27"}
+    assert len(state.turns) == len(stored["turns"]) and state.applied == tuple(stored["applied"])
+    replayed = state.last_reply_event()
+    assert replayed is not None and replayed.schema_version == 2 and replayed.payload.reply.kind == "packages"
+    assert load_state(state.model_dump(mode="json")) == state
+
+
+def test_a_state_from_newer_code_is_refused() -> None:
+    with pytest.raises(UnknownStateVersion):
+        load_state({"version": STATE_VERSION + 1, "conversation_id": CUSTOMER})

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from contracts import ACTION_COMPLETED, ActionCompleted, ActionOutcome
-from contracts.dialogue import DialogueState, apply, fold
+from contracts.replies import ResumeFlow
 from services.actions.adapters.endpoints import Operation
 from services.actions.handler import ActionsDeps, handle
+from services.actions.state import DialogueState, apply, fold
 from tests.unit.actions.conversation import CUSTOMER, Conversation, text_of
 from tests.unit.actions.fake_studio import FakeStudio
 
@@ -19,13 +20,13 @@ async def test_another_question_mid_flow_is_answered_then_the_flow_is_offered_ag
     await chat.say("quiero agendar")
     await chat.say("el viernes")
     answered = await chat.say("¿cuánto cuesta el pack de 10?")
-    assert answered.payload.reply_template == "packages" and answered.payload.reply_data["resume"] == "agendar_cita"
+    assert answered.payload.reply.kind == "packages" and answered.payload.followup == ResumeFlow(flow="agendar_cita")
     assert text_of(answered).endswith("¿Seguimos con tu reserva?")
     assert chat.state.flow is None and chat.state.awaiting == "resume"
     assert chat.state.interrupted_flow is not None and chat.state.interrupted_flow.slots == {"fecha": FRIDAY}
 
     resumed = await chat.say("sí")
-    assert resumed.payload.reply_template == "offer_slots" and resumed.payload.intent == "agendar_cita"
+    assert resumed.payload.reply.kind == "offer_slots" and resumed.payload.intent == "agendar_cita"
     resumed_state = chat.state
     assert (resumed_state.flow, resumed_state.awaiting, resumed_state.interrupted_flow) == ("agendar_cita", "hora",
                                                                                             None)
@@ -38,14 +39,14 @@ async def test_an_answer_for_the_interrupted_flow_resumes_it_directly(chat: Conv
     await chat.say("quiero agendar el viernes")
     await chat.say("¿qué paquetes tienen?")
     booked = await chat.say("la de las 19")
-    assert booked.payload.reply_template == "booked" and chat.state.interrupted_flow is None
+    assert booked.payload.reply.kind == "booked" and chat.state.interrupted_flow is None
 
 
 async def test_declining_to_resume_drops_the_flow(chat: Conversation) -> None:
     await chat.say("quiero agendar el viernes")
     await chat.say("¿qué paquetes tienen?")
     dropped = await chat.say("no")
-    assert (dropped.payload.outcome, dropped.payload.reply_template) == (ActionOutcome.CANCELLED, "abandoned")
+    assert (dropped.payload.outcome, dropped.payload.reply.kind) == (ActionOutcome.CANCELLED, "abandoned")
     assert text_of(dropped) == "Está bien, dejamos la reserva para otro momento. ¿Te ayudo con algo más?"
     assert chat.state.interrupted_flow is None and chat.state.awaiting is None
 
@@ -55,35 +56,35 @@ async def test_another_flow_mid_flow_then_the_first_is_offered_again(chat: Conve
     studio.book_for(CUSTOMER, "2026-11-30", "09:00")
     await chat.say("quiero agendar el viernes")
     asked = await chat.say("quiero cancelar mi clase del lunes")
-    assert asked.payload.reply_template == "confirm_cancel"
+    assert asked.payload.reply.kind == "confirm_cancel"
     assert chat.state.flow == "cancelar_cita" and chat.state.interrupted_flow is not None
     done = await chat.say("sí")
-    assert done.payload.reply_template == "cancelled" and text_of(done).endswith("¿Seguimos con tu reserva?")
+    assert done.payload.reply.kind == "cancelled" and text_of(done).endswith("¿Seguimos con tu reserva?")
     resumed = await chat.say("sí")
-    assert resumed.payload.reply_template == "offer_slots" and chat.state.slots == {"fecha": FRIDAY}
+    assert resumed.payload.reply.kind == "offer_slots" and chat.state.slots == {"fecha": FRIDAY}
 
 
 @pytest.mark.parametrize("words", ["olvídalo", "ya no", "mejor no", "cancela", "ya no quiero", "no, gracias"])
 async def test_abandoning_a_flow(chat: Conversation, studio: FakeStudio, words: str) -> None:
     await chat.say("quiero agendar el viernes")
     dropped = await chat.say(words)
-    assert (dropped.payload.action, dropped.payload.reply_template) == ("abandon", "abandoned"), text_of(dropped)
+    assert (dropped.payload.action, dropped.payload.reply.kind) == ("abandon", "abandoned"), text_of(dropped)
     assert chat.state.flow is None and studio.calls_to(Operation.BOOK) == []
 
 
 async def test_a_greeting_mid_flow_keeps_the_flow_aside(chat: Conversation) -> None:
     await chat.say("quiero pagar el pack de 5")
     hello = await chat.say("hola")
-    assert hello.payload.reply_template == "greeting"
+    assert hello.payload.reply.kind == "greeting"
     assert text_of(hello).endswith("¿Seguimos con la compra de tu paquete?")
     goodbye = await chat.say("gracias, adiós")
-    assert goodbye.payload.reply_template == "goodbye" and chat.state.interrupted_flow is None
+    assert goodbye.payload.reply.kind == "goodbye" and chat.state.interrupted_flow is None
 
 
 async def test_something_unclear_mid_flow_repeats_the_question(chat: Conversation) -> None:
     await chat.say("quiero agendar el viernes")
     again = await chat.say("asdf qwer")
-    assert again.payload.reply_template == "offer_slots" and again.payload.reply_data["not_understood"]
+    assert again.payload.reply.kind == "offer_slots" and again.payload.reply.not_understood
     assert text_of(again).startswith("Perdona, no te entendí. Para el viernes 27 de noviembre")
     assert (chat.state.flow, chat.state.awaiting) == ("agendar_cita", "hora")
 
@@ -92,7 +93,7 @@ async def test_an_idle_flow_expires_on_message_time(studio: FakeStudio) -> None:
     chat = Conversation(studio, deps=ActionsDeps(business_api=studio, flow_idle_s=600))
     await chat.say("quiero agendar el viernes")
     late = await chat.say("la primera", after_s=601)
-    assert (late.payload.outcome, late.payload.reply_template) == (ActionOutcome.CLARIFICATION, "flow_expired")
+    assert (late.payload.outcome, late.payload.reply.kind) == (ActionOutcome.CLARIFICATION, "flow_expired")
     assert text_of(late).startswith("Pasó un buen rato desde tu último mensaje, así que dejé sin terminar la "
                                     "reserva que estábamos armando.")
     assert chat.state.flow is None and studio.calls_to(Operation.BOOK) == []
@@ -102,14 +103,14 @@ async def test_a_new_request_after_expiry_is_served(studio: FakeStudio) -> None:
     chat = Conversation(studio, deps=ActionsDeps(business_api=studio, flow_idle_s=600))
     await chat.say("quiero agendar el viernes")
     fresh = await chat.say("¿qué paquetes tienen?", after_s=3600)
-    assert fresh.payload.reply_template == "packages" and "resume" not in fresh.payload.reply_data
+    assert fresh.payload.reply.kind == "packages" and fresh.payload.followup is None
 
 
 async def test_a_flow_does_not_expire_within_the_idle_time(studio: FakeStudio) -> None:
     chat = Conversation(studio, deps=ActionsDeps(business_api=studio, flow_idle_s=600))
     await chat.say("quiero agendar el viernes")
     booked = await chat.say("la primera", after_s=599)
-    assert booked.payload.reply_template == "booked"
+    assert booked.payload.reply.kind == "booked"
 
 
 async def test_the_state_is_the_fold_of_the_events_and_survives_json(chat: Conversation) -> None:
@@ -145,7 +146,7 @@ async def test_replaying_a_message_on_a_lost_state_does_not_book_twice(chat: Con
     assert first[0].event.event_id == again[0].event.event_id
     first_event, again_event = first[0].event, again[0].event
     assert isinstance(first_event, ActionCompleted) and isinstance(again_event, ActionCompleted)
-    assert first_event.payload.reply_data["code"] == again_event.payload.reply_data["code"]
+    assert first_event.payload.reply.code == again_event.payload.reply.code
     keys = {c.idempotency_key for c in studio.calls_to(Operation.BOOK)}
     assert len(keys) == 1 and len(studio.confirmed_bookings(CUSTOMER)) == 1
 
@@ -163,5 +164,5 @@ async def test_a_class_picked_from_a_schedule_shown_mid_flow_is_booked(chat: Con
     await chat.say("quiero cancelar mi clase")
     await chat.say("¿qué horarios tienen mañana?")
     booked = await chat.say("la de las 9")
-    assert booked.payload.reply_template == "booked" and booked.payload.reply_data["date"] == "2026-11-26"
+    assert booked.payload.reply.kind == "booked" and str(booked.payload.reply.date) == "2026-11-26"
     assert text_of(booked).endswith("¿Seguimos con la cancelación de tu clase?")

@@ -16,7 +16,7 @@ from tests.unit.actions.fake_studio import FakeStudio
 async def test_a_named_package_is_confirmed_with_its_price_then_bought(chat: Conversation,
                                                                        studio: FakeStudio) -> None:
     asked = await chat.say("quiero pagar el pack de 10")
-    assert (asked.payload.outcome, asked.payload.reply_template) == (ActionOutcome.NEEDS_CONFIRMATION,
+    assert (asked.payload.outcome, asked.payload.reply.kind) == (ActionOutcome.NEEDS_CONFIRMATION,
                                                                      "confirm_purchase")
     assert text_of(asked) == ("¿Confirmas la compra de Pack 10 clases por $2,000 MXN? Te enviaré el enlace para "
                               "pagar. Responde «sí» o «no».")
@@ -24,8 +24,8 @@ async def test_a_named_package_is_confirmed_with_its_price_then_bought(chat: Con
     assert studio.calls_to(Operation.PURCHASE) == []
 
     paid = await chat.say("sí")
-    assert (paid.payload.outcome, paid.payload.reply_template) == (ActionOutcome.SUCCEEDED, "payment_link")
-    assert paid.payload.reply_data["payment_link"] == "https://pay.example/1"
+    assert (paid.payload.outcome, paid.payload.reply.kind) == (ActionOutcome.SUCCEEDED, "payment_link")
+    assert paid.payload.reply.payment_link == "https://pay.example/1"
     assert "https://pay.example/1" in text_of(paid) and "Pack 10 clases ($2,000 MXN)" in text_of(paid)
     [call] = studio.calls_to(Operation.PURCHASE)
     assert call.params == {"package_id": "pack-10"} and call.client_phone == CUSTOMER
@@ -36,14 +36,14 @@ async def test_a_named_package_is_confirmed_with_its_price_then_bought(chat: Con
 async def test_the_package_is_asked_for_and_can_be_changed_before_saying_yes(chat: Conversation,
                                                                              studio: FakeStudio) -> None:
     listed = await chat.say("quiero comprar un paquete")
-    assert listed.payload.reply_template == "choose_package" and chat.state.awaiting == "paquete"
+    assert listed.payload.reply.kind == "choose_package" and chat.state.awaiting == "paquete"
     assert [o.label for o in chat.state.offered] == ["Clase suelta", "Pack 5 clases", "Pack 10 clases",
                                                     "Mensualidad ilimitada"]
     first = await chat.say("el de 10")
-    assert first.payload.reply_data["package"] == "Pack 10 clases"
+    assert first.payload.reply.package.name == "Pack 10 clases"
     changed = await chat.say("mejor el pack de 5")
-    assert changed.payload.reply_template == "confirm_purchase"
-    assert changed.payload.reply_data["package"] == "Pack 5 clases"
+    assert changed.payload.reply.kind == "confirm_purchase"
+    assert changed.payload.reply.package.name == "Pack 5 clases"
     await chat.say("dale")
     assert [p["package_id"] for p in studio.purchases] == ["pack-5"]
 
@@ -51,14 +51,14 @@ async def test_the_package_is_asked_for_and_can_be_changed_before_saying_yes(cha
 async def test_an_offered_package_by_position(chat: Conversation) -> None:
     await chat.say("quiero comprar un paquete")
     asked = await chat.say("la última")
-    assert asked.payload.reply_data["package"] == "Mensualidad ilimitada"
+    assert asked.payload.reply.package.name == "Mensualidad ilimitada"
 
 
 @pytest.mark.parametrize("no", ["no", "mejor no", "olvídalo"])
 async def test_saying_no_buys_nothing(chat: Conversation, studio: FakeStudio, no: str) -> None:
     await chat.say("quiero pagar la mensualidad")
     declined = await chat.say(no)
-    assert (declined.payload.outcome, declined.payload.reply_template) == (ActionOutcome.CANCELLED,
+    assert (declined.payload.outcome, declined.payload.reply.kind) == (ActionOutcome.CANCELLED,
                                                                            "purchase_declined")
     assert studio.purchases == [] and chat.state.flow is None
 
@@ -79,18 +79,18 @@ async def test_a_purchase_that_fails_keeps_the_question(chat: Conversation, stud
 
 async def test_an_invalid_email_is_asked_again_with_the_reason(chat: Conversation, studio: FakeStudio) -> None:
     asked = await chat.say("quiero cambiar mi correo")
-    assert (asked.payload.reply_template, chat.state.awaiting) == ("ask_email", "email")
+    assert (asked.payload.reply.kind, chat.state.awaiting) == ("ask_email", "email")
     invalid = await chat.say("ana@example")
-    assert invalid.payload.reply_template == "invalid_email"
-    assert invalid.payload.reply_data["reason"] == "missing_dot"
+    assert invalid.payload.reply.kind == "invalid_email"
+    assert invalid.payload.reply.reason == "missing_dot"
     assert text_of(invalid) == ("Mmm, «ana@example» no parece un correo válido: al dominio le falta la "
                                 "terminación, como .com o .mx. ¿Me lo escribes de nuevo? Por ejemplo: "
                                 "nombre@gmail.com")
     assert chat.state.awaiting == "email" and studio.calls_to(Operation.UPDATE_PROFILE) == []
     no_at = await chat.say("anaexample.com")
-    assert no_at.payload.reply_data["reason"] == "missing_at"
+    assert no_at.payload.reply.reason == "missing_at"
     updated = await chat.say("ana@example.com")
-    assert (updated.payload.outcome, updated.payload.reply_template) == (ActionOutcome.SUCCEEDED,
+    assert (updated.payload.outcome, updated.payload.reply.kind) == (ActionOutcome.SUCCEEDED,
                                                                          "profile_updated")
     assert studio.clients[client_phone_of(CUSTOMER)]["email"] == "ana@example.com"
     assert text_of(updated).startswith("¡Listo! Actualicé tu correo a ana@example.com.")
@@ -98,19 +98,19 @@ async def test_an_invalid_email_is_asked_again_with_the_reason(chat: Conversatio
 
 async def test_the_email_in_the_request_updates_at_once(chat: Conversation, studio: FakeStudio) -> None:
     updated = await chat.say("mi correo es ana.lopez@gmail.com")
-    assert updated.payload.reply_template == "profile_updated"
+    assert updated.payload.reply.kind == "profile_updated"
     assert studio.calls_to(Operation.UPDATE_PROFILE)[0].params == {"email": "ana.lopez@gmail.com"}
 
 
 async def test_which_field_then_the_name(chat: Conversation, studio: FakeStudio) -> None:
     studio.clients[client_phone_of(CUSTOMER)] = {"phone": "+5215500000001", "name": "Ana", "email": None}
     which = await chat.say("quiero actualizar mis datos")
-    assert which.payload.reply_template == "ask_profile_field" and chat.state.awaiting == "campo"
+    assert which.payload.reply.kind == "ask_profile_field" and chat.state.awaiting == "campo"
     asked = await chat.say("el nombre")
-    assert asked.payload.reply_template == "ask_name"
+    assert asked.payload.reply.kind == "ask_name"
     assert text_of(asked) == "Tu nombre registrado es Ana. ¿Cómo quieres que aparezca?"
     invalid = await chat.say("A")
-    assert invalid.payload.reply_template == "invalid_name" and invalid.payload.reply_data["reason"] == "too_short"
+    assert invalid.payload.reply.kind == "invalid_name" and invalid.payload.reply.reason == "too_short"
     await chat.say("Ana López")
     assert studio.clients[client_phone_of(CUSTOMER)]["name"] == "Ana López"
 
@@ -119,8 +119,8 @@ async def test_an_email_the_api_rejects_is_asked_again(chat: Conversation, studi
     studio.fail_once(Operation.UPDATE_PROFILE, BusinessApiError("validation", "bad", status=422,
                                                                 code="invalid_email"))
     rejected = await chat.say("mi correo es ana@example.com")
-    assert (rejected.payload.outcome, rejected.payload.reply_template) == (ActionOutcome.FAILED, "invalid_email")
-    assert rejected.payload.reply_data["reason"] == "rejected" and chat.state.awaiting == "email"
+    assert (rejected.payload.outcome, rejected.payload.reply.kind) == (ActionOutcome.FAILED, "invalid_email")
+    assert rejected.payload.reply.reason == "rejected" and chat.state.awaiting == "email"
 
 
 @pytest.mark.parametrize("words", ["olvídalo", "no", "ya no"])
@@ -128,6 +128,6 @@ async def test_abandoning_while_a_name_is_asked_is_not_taken_for_a_name(chat: Co
                                                                         words: str) -> None:
     await chat.say("quiero cambiar mi nombre")
     dropped = await chat.say(words)
-    assert dropped.payload.reply_template == "abandoned"
+    assert dropped.payload.reply.kind == "abandoned"
     assert text_of(dropped) == "Está bien, tus datos se quedan como estaban. ¿Te ayudo con algo más?"
     assert studio.calls_to(Operation.UPDATE_PROFILE) == []

@@ -11,16 +11,16 @@ from tests.unit.actions.fake_studio import PACKAGES, FakeStudio
 
 async def test_greeting_help_and_goodbye(chat: Conversation) -> None:
     hello = await chat.say("hola")
-    assert (hello.payload.action, hello.payload.outcome, hello.payload.reply_template) == (
+    assert (hello.payload.action, hello.payload.outcome, hello.payload.reply.kind) == (
         "saludo", ActionOutcome.ANSWERED, "greeting")
     assert text_of(hello).startswith("¡Hola")
-    assert (await chat.say("ayuda")).payload.reply_template == "help"
-    assert (await chat.say("gracias, bye")).payload.reply_template == "goodbye"
+    assert (await chat.say("ayuda")).payload.reply.kind == "help"
+    assert (await chat.say("gracias, bye")).payload.reply.kind == "goodbye"
 
 
 async def test_packages_list_the_four_names(chat: Conversation, studio: FakeStudio) -> None:
     listed = await chat.say("¿qué paquetes tienen?")
-    assert (listed.payload.action, listed.payload.reply_template) == ("list_packages", "packages")
+    assert (listed.payload.action, listed.payload.reply.kind) == ("list_packages", "packages")
     for package in PACKAGES:
         assert str(package["name"]) in text_of(listed)
 
@@ -28,7 +28,7 @@ async def test_packages_list_the_four_names(chat: Conversation, studio: FakeStud
 async def test_booking_status_lists_the_upcoming_bookings(chat: Conversation, studio: FakeStudio) -> None:
     studio.book_for(CUSTOMER, "2026-11-27", "19:00")
     status = await chat.say("¿cuál es el estado de mi reserva?")
-    assert status.payload.reply_template == "booking_status"
+    assert status.payload.reply.kind == "booking_status"
     assert studio.calls_to(Operation.BOOKING_STATUS)[0].client_phone == CUSTOMER
     assert text_of(status) == ("Tu próxima clase está confirmada:\n• viernes 27 de noviembre a las 19:00 "
                                "(Pilates Reformer, BK-4821)\n\n¿Te ayudo con algo más?")
@@ -37,13 +37,13 @@ async def test_booking_status_lists_the_upcoming_bookings(chat: Conversation, st
 
 async def test_booking_status_without_bookings(chat: Conversation) -> None:
     status = await chat.say("¿tengo alguna reserva?")
-    assert status.payload.reply_template == "booking_status"
+    assert status.payload.reply.kind == "booking_status"
     assert "No tienes clases reservadas" in text_of(status)
 
 
 async def test_purchase_history(chat: Conversation, studio: FakeStudio) -> None:
     empty = await chat.say("¿qué he comprado?")
-    assert empty.payload.reply_template == "purchase_history"
+    assert empty.payload.reply.kind == "purchase_history"
     assert text_of(empty).startswith("Aún no tienes compras registradas")
     await chat.say("quiero pagar el pack de 5")
     await chat.say("sí")
@@ -54,11 +54,11 @@ async def test_purchase_history(chat: Conversation, studio: FakeStudio) -> None:
 async def test_schedule_of_one_day_then_booking_one_of_its_classes(chat: Conversation, studio: FakeStudio) -> None:
     studio.fill("2026-11-27", "19:00")
     day = await chat.say("¿qué horarios tienen el viernes?")
-    assert day.payload.reply_template == "schedule"
+    assert day.payload.reply.kind == "schedule"
     assert studio.calls_to(Operation.LIST_SLOTS)[0].params == {"date": "2026-11-27"}
     assert "• 19:00 · Pilates Reformer (lleno)" in text_of(day)
     booked = await chat.say("la de las 7")  # NLU calls it cancelar_cita; the schedule just listed says otherwise
-    assert booked.payload.reply_template == "booked"
+    assert booked.payload.reply.kind == "booked"
     assert [b["slot"]["time"] for b in studio.confirmed_bookings(CUSTOMER)] == ["07:00"]
 
 
@@ -72,25 +72,25 @@ async def test_schedule_of_the_coming_days(chat: Conversation, studio: FakeStudi
 async def test_a_query_that_fails_says_the_system_is_unreachable(chat: Conversation, studio: FakeStudio) -> None:
     studio.failing[Operation.PURCHASE_HISTORY] = BusinessApiError("unavailable", "circuit open", code="circuit_open")
     failed = await chat.say("¿qué he comprado?")
-    assert (failed.payload.outcome, failed.payload.reply_template) == (ActionOutcome.FAILED, "api_error")
+    assert (failed.payload.outcome, failed.payload.reply.kind) == (ActionOutcome.FAILED, "api_error")
     assert failed.payload.error is not None and failed.payload.error.code == "circuit_open"
     assert "No pude comunicarme con el sistema de reservas" in text_of(failed)
 
 
 async def test_low_confidence_and_out_of_scope_ask_with_the_options(chat: Conversation) -> None:
     out = await chat.say("¿cuál es la capital de Francia?")
-    assert (out.payload.outcome, out.payload.reply_template) == (ActionOutcome.CLARIFICATION, "clarification")
-    assert out.payload.reply_data["reason"] == "out_of_scope"
+    assert (out.payload.outcome, out.payload.reply.kind) == (ActionOutcome.CLARIFICATION, "clarification")
+    assert out.payload.reply.reason == "out_of_scope"
     low = await chat.say("quiero agendar", confidence=0.2)
-    assert low.payload.reply_data["reason"] == "low_confidence" and chat.state.flow is None
+    assert low.payload.reply.reason == "low_confidence" and chat.state.flow is None
     assert "agendar una clase" in text_of(low)
 
 
 async def test_media_location_empty_and_throttled(chat: Conversation) -> None:
     media = await chat.say("", outcome=NluOutcome.MEDIA_ONLY)
-    assert media.payload.reply_template == "media_received"
-    assert (await chat.say("", outcome=NluOutcome.LOCATION)).payload.reply_template == "location_received"
-    assert (await chat.say("", outcome=NluOutcome.EMPTY)).payload.reply_template == "clarification"
+    assert media.payload.reply.kind == "media_received"
+    assert (await chat.say("", outcome=NluOutcome.LOCATION)).payload.reply.kind == "location_received"
+    assert (await chat.say("", outcome=NluOutcome.EMPTY)).payload.reply.kind == "clarification"
     before = len(chat.state.turns)
     assert await chat.send(chat.next_event("hola", outcome=NluOutcome.THROTTLED)) is None
     assert len(chat.state.turns) == before + 1 and chat.state.turns[-1].role == "user"

@@ -1,0 +1,194 @@
+"""The dialogue state of one conversation, folded from its events: actions' own projection.
+
+`state = apply(state, event)` over a conversation's `intent.detected` and `action.completed`
+events, in the order they were produced (each action.completed right after the intent.detected
+that caused it):
+
+- `intent.detected` adds the user's turn, moves `updated_at` (the time of the customer's last
+  message, from the event itself: replays are deterministic) and remembers the values it
+  mentions (a day, a time, a package, a booking code) with the time they were said;
+- `action.completed` carries the actions stage's decision in `payload.dialogue` (a
+  `contracts.dialogue.DialogueUpdate`): the active flow, its slots, what the bot waits for, the
+  pending confirmation, what it offered and the interrupted flow replace the previous ones, and
+  the bot's turn is added.
+
+`apply` is idempotent by event id: an event whose id is among the last `MAX_APPLIED` applied ids
+returns the state unchanged, so a redelivered record (at-least-once, DESIGN.md section 9) never
+applies twice.
+
+The state is stored as JSON in the faust Table's changelog. It carries `version`; `load_state`
+upcasts an older stored version before validating, so a renamed field is converted, never
+silently dropped when a worker recovers the table. `python -m services.actions.replay` rebuilds
+states from the topics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
+
+from contracts import ACTION_COMPLETED, ActionCompleted, IntentDetected
+from contracts.dialogue import DialogueUpdate, FlowSnapshot, Offer, PendingConfirmation
+
+MAX_TURNS = 10
+MAX_APPLIED = 64
+STATE_VERSION = 2
+REMEMBERED_ENTITIES = ("fecha", "hora", "paquete", "referencia")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class Turn(_Frozen):
+    """One message of the conversation. A bot turn's `text` is the kind of reply it asked for."""
+
+    role: Literal["user", "bot"]
+    text: str
+    intent: str | None = None
+    at: AwareDatetime
+
+
+class Mention(_Frozen):
+    """A value the customer said in an earlier turn, to fill a later request that leaves it out."""
+
+    value: JsonValue
+    at: Annotated[AwareDatetime, Field(description="When the customer said it (the message's time)")]
+
+
+class LastReply(_Frozen):
+    """The last action.completed, kept to re-publish it unchanged when its cause is redelivered."""
+
+    cause_id: str
+    event: dict[str, JsonValue]
+
+
+class DialogueState(_Frozen):
+    version: int = STATE_VERSION
+    conversation_id: str
+    flow: str | None = None
+    slots: dict[str, JsonValue] = Field(default_factory=dict)
+    awaiting: str | None = None
+    pending: PendingConfirmation | None = None
+    offered: tuple[Offer, ...] = ()
+    interrupted_flow: FlowSnapshot | None = None
+    mentioned: Annotated[dict[str, Mention], Field(description="Entity type → the last value said")] = Field(
+        default_factory=dict)
+    turns: tuple[Turn, ...] = ()
+    updated_at: Annotated[AwareDatetime | None, Field(description="When the customer last wrote")] = None
+    applied: Annotated[tuple[str, ...], Field(description=f"The last {MAX_APPLIED} applied event ids")] = ()
+    last_reply: LastReply | None = None
+
+    @classmethod
+    def empty(cls, conversation_id: str) -> DialogueState:
+        return cls(conversation_id=conversation_id)
+
+    @property
+    def dialogue(self) -> DialogueUpdate:
+        """The decision part of the state (what an action.completed replaces)."""
+        return DialogueUpdate(flow=self.flow, slots=self.slots, awaiting=self.awaiting, pending=self.pending,
+                              offered=self.offered, interrupted_flow=self.interrupted_flow)
+
+    @property
+    def busy(self) -> bool:
+        """Whether the bot is in the middle of something that can expire."""
+        return bool(self.flow or self.awaiting or self.pending or self.interrupted_flow)
+
+    def has_applied(self, event_id: str) -> bool:
+        return event_id in self.applied
+
+    def recalled(self, entity: str, *, now: datetime, idle_s: float) -> JsonValue | None:
+        """The value of `entity` said in an earlier turn, unless it is older than the flow idle time."""
+        mention = self.mentioned.get(entity)
+        if mention is None or now - mention.at > timedelta(seconds=idle_s):
+            return None
+        return mention.value
+
+    def last_reply_event(self) -> ActionCompleted | None:
+        """The stored last reply as an event of the current schema (upcast when stored by older code)."""
+        if self.last_reply is None:
+            return None
+        return ACTION_COMPLETED.decode_dict(self.last_reply.event)
+
+
+def apply(state: DialogueState, event: IntentDetected | ActionCompleted) -> DialogueState:
+    """The state after `event`; the same state when `event` was already applied."""
+    if event.event_id in state.applied:
+        return state
+    applied = (*state.applied, event.event_id)[-MAX_APPLIED:]
+    if isinstance(event, ActionCompleted):
+        payload = event.payload
+        turn = Turn(role="bot", text=payload.reply.kind, intent=payload.intent, at=event.occurred_at)
+        changes: dict[str, Any] = {
+            "turns": (*state.turns, turn)[-MAX_TURNS:],
+            "applied": applied,
+            "last_reply": LastReply(cause_id=event.causation_id or "",
+                                    event=event.model_dump(mode="json", by_alias=True)),
+        }
+        if payload.dialogue is not None:
+            changes.update(dict(payload.dialogue))
+        return state.model_copy(update=changes)
+    payload_in = event.payload
+    turn = Turn(role="user", text=payload_in.text, intent=payload_in.intent, at=payload_in.received_at)
+    mentioned = dict(state.mentioned)
+    for entity in payload_in.entities:
+        if entity.entity in REMEMBERED_ENTITIES and entity.value is not None:
+            mentioned[entity.entity] = Mention(value=entity.value, at=payload_in.received_at)
+    return state.model_copy(update={
+        "turns": (*state.turns, turn)[-MAX_TURNS:],
+        "applied": applied,
+        "updated_at": payload_in.received_at,
+        "mentioned": mentioned,
+    })
+
+
+def with_dialogue(state: DialogueState, update: DialogueUpdate) -> DialogueState:
+    """`state` with its decision part replaced (what applying an action.completed does)."""
+    return state.model_copy(update=dict(update))
+
+
+def is_expired(state: DialogueState, now: datetime, idle_s: float) -> bool:
+    """Whether the customer left an unfinished flow idle for more than `idle_s` seconds at `now`."""
+    if not state.busy or state.updated_at is None:
+        return False
+    return now - state.updated_at > timedelta(seconds=idle_s)
+
+
+def fold(events: Iterable[IntentDetected | ActionCompleted], conversation_id: str,
+         state: DialogueState | None = None) -> DialogueState:
+    """The state of a conversation rebuilt from its events (a replay)."""
+    current = state or DialogueState.empty(conversation_id)
+    for event in events:
+        current = apply(current, event)
+    return current
+
+
+# --- stored versions -------------------------------------------------------------------------------
+
+
+def _v1_to_v2(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """v2 added `mentioned` (values said in earlier turns): a v1 state remembers none."""
+    return {**raw, "version": 2, "mentioned": {}}
+
+
+STATE_UPCASTERS: dict[int, Callable[[Mapping[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+"""Stored version → the function that lifts it one version up (pure, on the raw JSON)."""
+
+
+class UnknownStateVersion(ValueError):
+    """The table holds a state written by newer code than this worker."""
+
+
+def load_state(raw: Mapping[str, Any]) -> DialogueState:
+    """A stored state (JSON from the table's changelog), upcast to `STATE_VERSION` and validated."""
+    current: dict[str, Any] = dict(raw)
+    version = int(current.get("version", 1))
+    if version > STATE_VERSION:
+        raise UnknownStateVersion(f"dialogue state version {version} is newer than {STATE_VERSION}")
+    while version < STATE_VERSION:
+        current = STATE_UPCASTERS[version](current)
+        version = int(current["version"])
+    return DialogueState.model_validate(current)
