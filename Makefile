@@ -47,6 +47,10 @@ nlu-eval: install ## Evaluate the built-in NLU on the held-out split (fails belo
 nlu-recordings: install ## Re-record the NLU readings the dialogue-policy unit tests are fed
 	RECORD_NLU=1 $(PY) -m pytest -q tests/unit/actions
 
+.PHONY: conversations
+conversations: install ## Play the conversation tests (tests/conversations/*.yml) on a stack of their own
+	$(PY) -m devstack.conversations tests/conversations/*.yml
+
 .PHONY: bench
 bench: install ## Run the benchmarks (not part of the test suite)
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -337,7 +337,7 @@ def table(ours: Quality, ours_train_s: float, ours_in_process: Timing, ours_http
     in_process = [run.in_process for run in runs]
     rasa_per_s = mean([t.per_second for t in in_process])
     rows: list[tuple[str, tuple[str, str, str]]] = [
-        ("intent accuracy (held out, 295)", q(lambda x: x.accuracy)),
+        ("intent accuracy (held out)", q(lambda x: x.accuracy)),
         ("intent macro F1 (held out)", q(lambda x: x.macro_f1)),
         ("entity span F1, micro (same scorer)", q(lambda x: x.entity_f1)),
         ("  precision / recall", (f"{ours.entity_precision:.3f} / {ours.entity_recall:.3f}",

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from contracts.replies import Reply
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -41,6 +43,7 @@ class FlowSnapshot(_Frozen):
     awaiting: str | None = None
     pending: PendingConfirmation | None = None
     offered: tuple[Offer, ...] = ()
+    question: Reply | None = None
 
 
 class DialogueUpdate(_Frozen):
@@ -52,3 +55,6 @@ class DialogueUpdate(_Frozen):
     pending: PendingConfirmation | None = None
     offered: tuple[Offer, ...] = ()
     interrupted_flow: FlowSnapshot | None = None
+    question: Annotated[
+        Reply | None, Field(description="The flow's pending question, asked again after a question in between")
+    ] = None

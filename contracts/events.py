@@ -15,7 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from contracts.dialogue import DialogueUpdate
-from contracts.replies import ErrorKind, Reply
+from contracts.replies import ErrorKind, Register, Reply
 
 
 class _Frozen(BaseModel):
@@ -203,6 +203,9 @@ class ActionCompletedPayload(_Frozen):
         Reply | None, Field(description="A second part after the reply: the question of a flow put aside")
     ] = None
     user_text: str = ""
+    form_of_address: Annotated[
+        Register, Field(description="How the customer addresses the bot (tú, vos or usted): the reply's register")
+    ] = "tu"
     error: ActionError | None = None
     dialogue: Annotated[
         DialogueUpdate | None,

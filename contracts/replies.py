@@ -17,6 +17,8 @@ from typing import Annotated, Literal, get_args
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 FlowName = Literal["agendar_cita", "cancelar_cita", "pagar_servicio", "actualizar_perfil"]
+Register = Literal["tu", "vos", "usted"]
+"""How the customer addresses the bot (tú, vos, usted): replies answer in the same register."""
 ErrorKind = Literal["validation", "not_found", "conflict", "unauthorized", "unavailable"]
 """How a call to the business's API failed (the taxonomy of DESIGN.md section 5)."""
 
@@ -82,6 +84,7 @@ class DaySchedule(_Frozen):
 
 class _Question(_Frozen):
     not_understood: Annotated[bool, Field(description="The customer's last message was not understood")] = False
+    again: Annotated[bool, Field(description="Asked again after answering something else in between")] = False
 
 
 # --- conversation ------------------------------------------------------------------------------------
@@ -104,6 +107,19 @@ class Goodbye(_Frozen):
 
 class Acknowledged(_Frozen):
     kind: Literal["acknowledged"] = "acknowledged"
+
+
+class Thanks(_Frozen):
+    """The customer thanked the bot ("gracias", 🙏): a short, warm answer; the conversation goes on."""
+
+    kind: Literal["thanks"] = "thanks"
+
+
+class OutOfScope(_Frozen):
+    """Something the bot cannot help with, said in the middle of a flow (its question follows)."""
+
+    kind: Literal["out_of_scope"] = "out_of_scope"
+    topic: str | None = None
 
 
 class Clarification(_Frozen):
@@ -152,6 +168,7 @@ class Abandoned(_Frozen):
 class Packages(_Frozen):
     kind: Literal["packages"] = "packages"
     packages: tuple[PackageInfo, ...] = ()
+    asked: Annotated[str | None, Field(description="The package the customer asked about, by name")] = None
 
 
 class Schedule(_Frozen):
@@ -190,6 +207,7 @@ class OfferSlots(_Question):
     slots: tuple[SlotInfo, ...] = ()
     reason: Literal["no_class_at", "started"] | None = None
     requested_time: Time | None = None
+    nearest: Annotated[bool, Field(description="Only the times nearest to the one asked are listed")] = False
 
 
 class SlotFull(_Frozen):
@@ -202,6 +220,25 @@ class SlotFull(_Frozen):
 class NoSlots(_Frozen):
     kind: Literal["no_slots"] = "no_slots"
     date: dt.date
+
+
+class ConfirmBooking(_Question):
+    """The booking summarised before it is made: a yes books it, a change edits it."""
+
+    kind: Literal["confirm_booking"] = "confirm_booking"
+    date: dt.date
+    time: Time
+    class_name: str = ""
+    package: Annotated[str | None, Field(description="The package whose session the booking uses")] = None
+    changed: Annotated[bool, Field(description="The summary after the customer changed something")] = False
+
+
+class AskChange(_Question):
+    """The customer said no to a booking summary: what should change (day, time)?"""
+
+    kind: Literal["ask_change"] = "ask_change"
+    date: dt.date | None = None
+    time: Time | None = None
 
 
 class Booked(_Frozen):
@@ -323,6 +360,14 @@ class InvalidName(_Frozen):
     reason: NameProblem | None = None
 
 
+class ConfirmProfile(_Question):
+    """The new value read back before it is saved."""
+
+    kind: Literal["confirm_profile"] = "confirm_profile"
+    field: ProfileField
+    value: str
+
+
 class ProfileUpdated(_Frozen):
     kind: Literal["profile_updated"] = "profile_updated"
     field: ProfileField
@@ -330,13 +375,13 @@ class ProfileUpdated(_Frozen):
 
 
 Reply = Annotated[
-    Greeting | Help | Goodbye | Acknowledged | Clarification | MediaReceived | LocationReceived | ApiProblem
-    | ResumeFlow | FlowExpired | Abandoned
+    Greeting | Help | Goodbye | Acknowledged | Thanks | Clarification | OutOfScope | MediaReceived
+    | LocationReceived | ApiProblem | ResumeFlow | FlowExpired | Abandoned
     | Packages | Schedule | BookingStatus | PurchaseHistory
-    | AskDate | DateInPast | OfferSlots | SlotFull | NoSlots | Booked | AlreadyBooked
+    | AskDate | DateInPast | OfferSlots | SlotFull | NoSlots | ConfirmBooking | AskChange | Booked | AlreadyBooked
     | ChooseBooking | NoBookings | ConfirmCancel | Cancelled | CancelTooLate | BookingNotFound | Kept
     | ChoosePackage | ConfirmPurchase | PaymentLink | PurchaseDeclined
-    | AskProfileField | AskEmail | AskName | InvalidEmail | InvalidName | ProfileUpdated,
+    | AskProfileField | AskEmail | AskName | InvalidEmail | InvalidName | ConfirmProfile | ProfileUpdated,
     Field(discriminator="kind"),
 ]
 

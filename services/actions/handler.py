@@ -4,15 +4,18 @@
 `intent.detected`, with the conversation's state from its table. It
 
 1. re-publishes the stored `action.completed` when the event was already handled (redelivery);
-2. applies the user's turn (`contracts.dialogue.apply`) and drops a flow left idle longer than
-   `deps.flow_idle_s`, measured on the message's own `received_at` (replays agree);
-3. decides: answer a confirmation, fill the awaited slot whatever NLU called the message,
-   correct a value, abandon, put the flow aside for another question, or start something new;
+2. applies the user's turn (`services.actions.state.apply`) and drops a flow left idle longer
+   than `deps.flow_idle_s`, measured on the message's own `received_at` (replays agree);
+3. decides (`decide`): answer a pending confirmation, fill or correct the flow's values whatever
+   NLU called the message, answer a question asked in the middle of a flow and ask the flow's
+   question again, switch to another task (keeping the first one aside), or start something new;
 4. builds one `action.completed` whose `payload.dialogue` records the decision, applies it, and
    returns the new state with that event to publish.
 
-All business calls go through `deps.business_api` (the `BusinessApi` port); mutating ones carry an
-`Idempotency-Key` derived from the message's event id, so a replayed message never acts twice.
+Yes and no come from NLU's learned dialogue acts (`Context.answer`), read together with the
+context: a pending confirmation, the options on the table, a flow put aside. All business calls go
+through `deps.business_api` (the `BusinessApi` port); mutating ones carry an `Idempotency-Key`
+derived from the message's event id, so a replayed message never acts twice.
 """
 
 from __future__ import annotations
@@ -43,8 +46,10 @@ from contracts.replies import (
     Help,
     LocationReceived,
     MediaReceived,
+    OutOfScope,
     Reply,
     ResumeFlow,
+    Thanks,
 )
 from runtime.stage import Output
 from services.actions import understanding
@@ -52,7 +57,7 @@ from services.actions.adapters.business_api import BusinessApiError
 from services.actions.flows import FLOWS, ActionsDeps, Context, Decision, Flow, queries
 from services.actions.flows.base import api_failure
 from services.actions.flows.profile import FREE_TEXT
-from services.actions.state import DialogueState, apply, is_expired, with_dialogue
+from services.actions.state import DialogueState, apply, is_expired, is_stale, with_dialogue
 
 STAGE = "actions"
 
@@ -72,6 +77,7 @@ ALIASES = {
     "actualizar_perfil": frozenset(),
 }
 OUT_OF_SCOPE = "fuera_de_alcance"
+ACT_INTENTS = frozenset(understanding.ACTS)
 
 __all__ = ["STAGE", "ActionsDeps", "decide", "handle"]
 
@@ -83,7 +89,10 @@ async def handle(state: DialogueState, event: IntentDetected, deps: ActionsDeps)
     expired = is_expired(state, event.payload.received_at, deps.flow_idle_s)
     expired_flow = (state.flow or (state.interrupted_flow.flow if state.interrupted_flow else None)
                     if expired else None)
+    stale = is_stale(state, event.payload.received_at, deps.flow_idle_s)
     state = apply(state, event)
+    if stale and state.offered:
+        state = state.model_copy(update={"offered": ()})  # a list shown long ago is not "la de las 7" now
     if event.payload.outcome is NluOutcome.THROTTLED:
         return state, []  # recorded upstream; ingress already told the sender to slow down
     if expired:
@@ -97,7 +106,7 @@ async def handle(state: DialogueState, event: IntentDetected, deps: ActionsDeps)
         customer=event.payload.customer, business=event.payload.business,
         intent=decision.intent or event.payload.intent, action=decision.action, outcome=decision.outcome,
         reply=decision.reply, followup=decision.followup, user_text=event.payload.text,
-        error=decision.error, dialogue=decision.dialogue,
+        form_of_address=state.form_of_address, error=decision.error, dialogue=decision.dialogue,
     )
     completed = ActionCompleted.caused_by(event, stage=STAGE, payload=payload)
     return apply(state, completed), [Output(ACTION_COMPLETED, completed)]
@@ -115,10 +124,10 @@ def _redelivered(state: DialogueState, event: IntentDetected) -> list[Output]:
 async def decide(ctx: Context, *, expired_flow: str | None = None) -> Decision:
     payload, state = ctx.event.payload, ctx.state
     if payload.outcome is NluOutcome.MEDIA_ONLY:
-        return Decision("acknowledge_media", ActionOutcome.ANSWERED,
-                        MediaReceived(content_types=tuple(m.content_type for m in payload.media)), state.dialogue)
+        media = MediaReceived(content_types=tuple(m.content_type for m in payload.media))
+        return _keeping_the_flow(ctx, Decision("acknowledge_media", ActionOutcome.ANSWERED, media))
     if payload.outcome is NluOutcome.LOCATION:
-        return Decision("acknowledge_location", ActionOutcome.ANSWERED, LocationReceived(), state.dialogue)
+        return _keeping_the_flow(ctx, Decision("acknowledge_location", ActionOutcome.ANSWERED, LocationReceived()))
     if payload.outcome is NluOutcome.EMPTY or not payload.text.strip():
         return _clarify("empty", state.dialogue)
     if state.flow in FLOWS and state.pending is not None:
@@ -138,60 +147,97 @@ async def _on_pending(ctx: Context, flow: Flow) -> Decision:
     pending = state.pending
     assert pending is not None
     found = flow.extract(ctx, state.slots, state.offered, "confirmation")
-    merged = flow.merge(state.slots, found)
-    if found and merged != state.slots and (_values_only(ctx, flow, found) or not _other_intent(ctx, flow)):
-        return await _step(ctx, flow, merged)  # "mejor el pack de 5", "no, la del sábado"
-    answer = understanding.yes_or_no(_without_entities(ctx), extra_yes=flow.extra_yes)
-    if answer == "yes":
-        return _served(await flow.confirmed(ctx, pending), flow, ctx)
-    if answer == "no":
+    edited = flow.merge(state.slots, found, editing=True)
+    if found and edited != state.slots and (_values_only(ctx, flow, found) or ctx.answer == "no"
+                                            or not _other_intent(ctx, flow)):
+        return await _step(ctx, flow, edited, edited_summary=True)  # "mejor a las 9", "no, el jueves"
+    if ctx.answer == "yes":
+        return await _and_the_rest(ctx, _served(await flow.confirmed(ctx, pending), flow, ctx))
+    if ctx.answer == "no":
         return _served(flow.declined(ctx, pending), flow, ctx)
-    if _other_intent(ctx, flow):
+    if _other_intent(ctx, flow) or _out_of_scope(ctx):
         return await _interrupt(ctx, flow)
     return _served(flow.reconfirm(ctx, pending), flow, ctx)
 
 
-# --- a flow is collecting its slots ------------------------------------------------------------------
+async def _and_the_rest(ctx: Context, decision: Decision) -> Decision:
+    """"sí, y también quiero ver precios": the yes is served; the request after it is answered too."""
+    payload = ctx.event.payload
+    if payload.act is None or payload.intent in ACT_INTENTS or not _confident(ctx):
+        return decision
+    rest = await _fresh(ctx, carry=False)
+    if decision.dialogue.flow is not None:  # the yes did not end the flow: the request waits
+        return decision
+    return replace(decision, followup=rest.reply, dialogue=rest.dialogue)
+
+
+# --- a flow is collecting its values -----------------------------------------------------------------
 
 
 async def _in_flow(ctx: Context, flow: Flow) -> Decision:
     state = ctx.state
+    editing = state.awaiting == "change"
     found = flow.extract(ctx, state.slots, state.offered, state.awaiting)
     same = _continues(ctx, flow)
-    if found and (_values_only(ctx, flow, found) or same or not _confident(ctx)):
-        return await _step(ctx, flow, flow.merge(state.slots, found))
-    if _abandons(ctx, flow):
-        return _abandoned(flow.name, ctx)
-    if same:
-        return await _step(ctx, flow, dict(state.slots))
-    if _confident(ctx):
+    if found and (_values_only(ctx, flow, found) or same or not _confident(ctx) or ctx.answer is not None):
+        return await _step(ctx, flow, flow.merge(state.slots, found, editing=editing), edited_summary=editing)
+    if ctx.answer == "no" or _abandons(ctx, flow):
+        return _abandoned(flow.name)
+    if same or ctx.answer == "yes":
+        return await _step(ctx, flow, dict(state.slots), not_understood=not same and not editing)
+    if _confident(ctx) or _out_of_scope(ctx):
         return await _interrupt(ctx, flow)
     return await _step(ctx, flow, dict(state.slots), not_understood=True)
 
 
-async def _step(ctx: Context, flow: Flow, slots: dict[str, JsonValue], *, not_understood: bool = False) -> Decision:
-    decision = await flow.step(ctx, slots, not_understood=not_understood)
+async def _step(ctx: Context, flow: Flow, slots: dict[str, JsonValue], *, not_understood: bool = False,
+                edited_summary: bool = False) -> Decision:
+    decision = await flow.step(ctx, slots, not_understood=not_understood, edited=edited_summary)
     return _served(decision, flow, ctx)
 
 
 def _served(decision: Decision, flow: Flow, ctx: Context) -> Decision:
-    """Tag the decision with the flow's intent and keep a flow put aside earlier."""
+    """Tag the decision with the flow's intent, remember its question, keep a flow put aside earlier."""
     decision = replace(decision, intent=flow.name)
+    dialogue = decision.dialogue
+    if dialogue.flow is not None and decision.outcome in (ActionOutcome.NEEDS_INPUT,
+                                                          ActionOutcome.NEEDS_CONFIRMATION):
+        decision = decision.with_dialogue(dialogue.model_copy(update={"question": _plain(decision.reply)}))
     return _carry(decision, ctx.state.interrupted_flow)
 
 
-# --- another question in the middle of a flow --------------------------------------------------------
+def _plain(question: Reply) -> Reply:
+    """The question as it is asked again later: without "Perdona, no te entendí"."""
+    if getattr(question, "not_understood", False) or getattr(question, "again", False):
+        return question.model_copy(update={"not_understood": False, "again": False})
+    return question
+
+
+# --- another request in the middle of a flow ---------------------------------------------------------
 
 
 async def _interrupt(ctx: Context, flow: Flow) -> Decision:
-    """Answer the other request and keep the current flow aside, to offer it again."""
+    """A question is answered and the flow's question asked again; another task is started and the
+    current one kept aside, to offer it again when that one ends; a goodbye closes everything."""
     state = ctx.state
-    aside = FlowSnapshot(flow=flow.name, slots=state.slots, awaiting=state.awaiting, pending=state.pending,
-                         offered=state.offered)
-    decision = await _fresh(ctx, carry=False)
-    if decision.drops_interrupted:
-        return decision
-    return _carry(decision, aside)
+    intent = ctx.event.payload.intent
+    if intent in FLOWS or intent == "despedida":
+        aside = FlowSnapshot(flow=flow.name, slots=state.slots, awaiting=state.awaiting, pending=state.pending,
+                             offered=state.offered, question=state.question)
+        decision = await _fresh(ctx, carry=False)
+        return decision if decision.drops_interrupted else _carry(decision, aside)
+    answer = OutOfScope() if not _confident(ctx) else (await _fresh(ctx, carry=False)).reply
+    return _keeping_the_flow(ctx, Decision("answer_aside", ActionOutcome.ANSWERED, answer))
+
+
+def _keeping_the_flow(ctx: Context, decision: Decision) -> Decision:
+    """`decision`'s reply, then the flow's pending question again; the flow stays as it was."""
+    state = ctx.state
+    if state.flow is None and state.interrupted_flow is None:
+        return decision.with_dialogue(state.dialogue)
+    question = state.question if state.flow is not None else None
+    followup = question.model_copy(update={"again": True}) if question is not None else None
+    return replace(decision, dialogue=state.dialogue, followup=followup, intent=decision.intent)
 
 
 async def _on_resume(ctx: Context, aside: FlowSnapshot) -> Decision:
@@ -202,16 +248,24 @@ async def _on_resume(ctx: Context, aside: FlowSnapshot) -> Decision:
         return _carry(await _step(ctx, FLOWS["agendar_cita"], picked), aside)
     found = flow.extract(ctx, aside.slots, aside.offered, aside.awaiting)
     if found and _values_only(ctx, flow, found, awaiting=aside.awaiting):
-        return replace(await flow.step(ctx, flow.merge(aside.slots, found)), intent=flow.name)
-    answer = understanding.yes_or_no(ctx.text)
-    if answer == "yes" or (_continues(ctx, flow) and not found):
-        return replace(await flow.step(ctx, dict(aside.slots)), intent=flow.name)
-    if answer == "no" or understanding.is_abandon(ctx.text):
-        return _abandoned(aside.flow, ctx)
+        return replace(await _step_aside(ctx, flow, flow.merge(aside.slots, found)), intent=flow.name)
+    if ctx.answer == "yes" or (_continues(ctx, flow) and not found):
+        return replace(await _step_aside(ctx, flow, dict(aside.slots)), intent=flow.name)
+    if ctx.answer == "no":
+        return _abandoned(aside.flow)
     if _continues(ctx, flow):
-        return replace(await flow.step(ctx, flow.merge(aside.slots, found)), intent=flow.name)
+        return replace(await _step_aside(ctx, flow, flow.merge(aside.slots, found)), intent=flow.name)
     decision = await _fresh(ctx, carry=False)
     return decision if decision.drops_interrupted else _carry(decision, aside)
+
+
+async def _step_aside(ctx: Context, flow: Flow, slots: dict[str, JsonValue]) -> Decision:
+    """The flow put aside, taken up again (its step runs afresh: times and bookings may have changed)."""
+    decision = await flow.step(ctx, slots)
+    if decision.dialogue.flow is not None and decision.outcome in (ActionOutcome.NEEDS_INPUT,
+                                                                   ActionOutcome.NEEDS_CONFIRMATION):
+        decision = decision.with_dialogue(decision.dialogue.model_copy(update={"question": _plain(decision.reply)}))
+    return decision
 
 
 def _carry(decision: Decision, aside: FlowSnapshot | None) -> Decision:
@@ -233,31 +287,28 @@ async def _fresh(ctx: Context, *, expired_flow: str | None = None, carry: bool =
     payload, state = ctx.event.payload, ctx.state
     intent = payload.intent
     aside = state.interrupted_flow if carry else None
-    answer = understanding.yes_or_no(ctx.text)
-    if expired_flow is not None and (not _confident(ctx) or answer is not None or _only_values(ctx)):
+    answer = ctx.answer if intent in ACT_INTENTS or payload.act is not None else None
+    if expired_flow is not None and (not _confident(ctx) or intent in ACT_INTENTS or _only_values(ctx)):
         return Decision("flow_expired", ActionOutcome.CLARIFICATION,
                         FlowExpired(flow=_flow_name(expired_flow), options=CAPABILITIES), DialogueUpdate(),
                         drops_interrupted=True)
     picked = _picks_offered_slot(ctx)
     if picked:
         return _carry(await _step(ctx, FLOWS["agendar_cita"], picked), aside)
-    if not _confident(ctx):
+    if intent in ACT_INTENTS or not _confident(ctx):
         if answer == "yes":
-            return _carry(Decision("acknowledge", ActionOutcome.ANSWERED, Acknowledged(), DialogueUpdate()), aside)
-        if answer == "no" or understanding.is_abandon(ctx.text):
-            return _abandoned(None, ctx)
-        return _carry(_clarify("out_of_scope" if intent == OUT_OF_SCOPE else "low_confidence", DialogueUpdate()),
-                      aside)
+            return _carry(await _accept_the_offer(ctx), aside)
+        if answer == "no":
+            return _abandoned(None)
+        reason: ClarifyReason = "out_of_scope" if intent == OUT_OF_SCOPE else "low_confidence"
+        return _carry(_clarify(reason, DialogueUpdate()), aside)
     assert intent is not None
     direct = _direct_reply(intent, payload.profile_name)
     if direct is not None:
-        decision = Decision(intent, ActionOutcome.ANSWERED, direct, DialogueUpdate(),
+        decision = Decision(intent, ActionOutcome.ANSWERED, direct, DialogueUpdate(offered=state.offered),
                             drops_interrupted=intent == "despedida")
         return _carry(decision, aside)
     if intent in FLOWS:
-        if intent == "cancelar_cita" and understanding.is_abandon(ctx.text) \
-                and not understanding.mentions_booking(ctx.text, payload.entities):
-            return _abandoned(None, ctx)  # "ya no" with nothing going on
         flow = FLOWS[intent]
         found = flow.extract(ctx, {}, state.offered, None)
         return _carry(await _step(ctx, flow, flow.merge({}, found)), aside)
@@ -266,13 +317,27 @@ async def _fresh(ctx: Context, *, expired_flow: str | None = None, carry: bool =
     return _carry(_clarify("not_supported", DialogueUpdate()), aside)
 
 
+async def _accept_the_offer(ctx: Context) -> Decision:
+    """A yes with no question pending: the classes or packages just listed start their flow, so the
+    customer is asked which one; otherwise it is acknowledged."""
+    kinds = {offer.kind for offer in ctx.state.offered}
+    if "slot" in kinds:
+        day = next(str(o.data.get("date")) for o in ctx.state.offered if o.kind == "slot")
+        booking = FLOWS["agendar_cita"]
+        found = booking.extract(ctx, {}, ctx.state.offered, None)
+        return await _step(ctx, booking, booking.merge({"fecha": day}, found))
+    if "package" in kinds:
+        purchase = FLOWS["pagar_servicio"]
+        return await _step(ctx, purchase, purchase.extract(ctx, {}, ctx.state.offered, None))
+    return Decision("acknowledge", ActionOutcome.ANSWERED, Acknowledged(), DialogueUpdate())
+
+
 def _picks_offered_slot(ctx: Context) -> dict[str, JsonValue] | None:
     """After a schedule was listed, "la de las 7" books that class whatever NLU called it."""
     slot_offers = [offer for offer in ctx.state.offered if offer.kind == "slot"]
     if not slot_offers or not _only_values(ctx):
         return None
-    flow = FLOWS["agendar_cita"]
-    found = flow.extract(ctx, {}, slot_offers, "hora")
+    found = FLOWS["agendar_cita"].extract(ctx, {}, slot_offers, "hora")
     return dict(found) if "slot_id" in found else None
 
 
@@ -284,13 +349,21 @@ def _confident(ctx: Context) -> bool:
     return payload.intent not in (None, OUT_OF_SCOPE) and payload.confidence >= ctx.deps.confidence_threshold
 
 
+def _out_of_scope(ctx: Context) -> bool:
+    """NLU is sure the message is about something the bot does not do, and it reads as a question or a
+    request ("¿venden proteína?"), not as a murmur ("mmm a ver", which only asks for the question again)."""
+    payload = ctx.event.payload
+    asks = "?" in payload.text or len(understanding.words(payload.text)) > 3
+    return payload.intent == OUT_OF_SCOPE and payload.confidence >= ctx.deps.confidence_threshold and asks
+
+
 def _continues(ctx: Context, flow: Flow) -> bool:
     intent = ctx.event.payload.intent
     return intent == flow.name or intent in ALIASES.get(flow.name, frozenset())
 
 
 def _other_intent(ctx: Context, flow: Flow) -> bool:
-    return _confident(ctx) and not _continues(ctx, flow)
+    return _confident(ctx) and not _continues(ctx, flow) and ctx.event.payload.intent not in ACT_INTENTS
 
 
 def _only_values(ctx: Context) -> bool:
@@ -302,31 +375,19 @@ def _values_only(ctx: Context, flow: Flow, found: Mapping[str, JsonValue], *, aw
     awaited = awaiting if awaiting is not None else ctx.state.awaiting
     if awaited in FREE_TEXT and awaited in found and flow.name == "actualizar_perfil":
         return True  # a typed e-mail or name is the value itself
-    return bool(found) and understanding.value_only(ctx.text, ctx.event.payload.entities,
-                                                    extra=flow.extra_yes)
+    return bool(found) and understanding.value_only(ctx.text, ctx.event.payload.entities, extra=flow.verbs)
 
 
 def _abandons(ctx: Context, flow: Flow) -> bool:
-    """"olvídalo", "ya no", "mejor no", or a bare "cancela" while doing something else than cancelling."""
-    if understanding.is_abandon(ctx.text):
-        return not (flow.name == "cancelar_cita" and understanding.words(ctx.text)[:1] == ["cancela"])
+    """"cancela" while doing something else than cancelling, with no class, day or code in it."""
     return (ctx.event.payload.intent == "cancelar_cita" and flow.name != "cancelar_cita" and _confident(ctx)
             and not understanding.mentions_booking(ctx.text, ctx.event.payload.entities))
 
 
-def _without_entities(ctx: Context) -> str:
-    """The text with the entities' spans blanked, so "sí, el pack de 10" reads as a plain yes."""
-    chars = list(ctx.text)
-    for entity in ctx.event.payload.entities:
-        if entity.start is not None and entity.end is not None:
-            chars[entity.start:entity.end] = [" "] * (entity.end - entity.start)
-    return "".join(chars)
+# --- replies that need no flow ---------------------------------------------------------------------
 
 
-# --- replies that end something --------------------------------------------------------------------
-
-
-def _abandoned(flow: str | None, ctx: Context) -> Decision:
+def _abandoned(flow: str | None) -> Decision:
     return Decision("abandon", ActionOutcome.CANCELLED, Abandoned(flow=_flow_name(flow) if flow else None),
                     DialogueUpdate(), intent=flow, drops_interrupted=True)
 
@@ -340,11 +401,13 @@ def _clarify(reason: ClarifyReason, dialogue: DialogueUpdate) -> Decision:
 
 
 def _direct_reply(intent: str, name: str | None) -> Reply | None:
-    """Greetings, help and goodbyes need no business call."""
+    """Greetings, help, thanks and goodbyes need no business call."""
     if intent == "saludo":
         return Greeting(name=name or None, options=CAPABILITIES)
     if intent == "ayuda":
         return Help(options=CAPABILITIES)
+    if intent == "agradecer":
+        return Thanks()
     if intent == "despedida":
         return Goodbye()
     return None

@@ -5,12 +5,14 @@ events, in the order they were produced (each action.completed right after the i
 that caused it):
 
 - `intent.detected` adds the user's turn, moves `updated_at` (the time of the customer's last
-  message, from the event itself: replays are deterministic) and remembers the values it
-  mentions (a day, a time, a package, a booking code) with the time they were said;
+  message, from the event itself: replays are deterministic), remembers the values it mentions
+  (a day, a time, a package, a booking code) with the time they were said, and the register the
+  customer uses (tú, vos, usted) when the message shows it;
 - `action.completed` carries the actions stage's decision in `payload.dialogue` (a
   `contracts.dialogue.DialogueUpdate`): the active flow, its slots, what the bot waits for, the
-  pending confirmation, what it offered and the interrupted flow replace the previous ones, and
-  the bot's turn is added.
+  pending confirmation, what it offered, the flow's pending question and the interrupted flow
+  replace the previous ones, and the bot's turn is added; a flow that ended (done or dropped)
+  forgets the values carried for it.
 
 `apply` is idempotent by event id: an event whose id is among the last `MAX_APPLIED` applied ids
 returns the state unchanged, so a redelivered record (at-least-once, DESIGN.md section 9) never
@@ -26,17 +28,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
 
-from contracts import ACTION_COMPLETED, ActionCompleted, IntentDetected
+from contracts import ACTION_COMPLETED, ActionCompleted, ActionOutcome, IntentDetected
 from contracts.dialogue import DialogueUpdate, FlowSnapshot, Offer, PendingConfirmation
+from contracts.replies import FlowName, Register, Reply
+from services.actions.understanding import register_of
 
 MAX_TURNS = 10
 MAX_APPLIED = 64
 STATE_VERSION = 2
 REMEMBERED_ENTITIES = ("fecha", "hora", "paquete", "referencia")
+FLOW_NAMES: frozenset[str] = frozenset(get_args(FlowName))
 
 
 class _Frozen(BaseModel):
@@ -75,6 +80,8 @@ class DialogueState(_Frozen):
     pending: PendingConfirmation | None = None
     offered: tuple[Offer, ...] = ()
     interrupted_flow: FlowSnapshot | None = None
+    question: Reply | None = None
+    form_of_address: Annotated[Register, Field(description="How the customer last showed they address us")] = "tu"
     mentioned: Annotated[dict[str, Mention], Field(description="Entity type → the last value said")] = Field(
         default_factory=dict)
     turns: tuple[Turn, ...] = ()
@@ -90,7 +97,7 @@ class DialogueState(_Frozen):
     def dialogue(self) -> DialogueUpdate:
         """The decision part of the state (what an action.completed replaces)."""
         return DialogueUpdate(flow=self.flow, slots=self.slots, awaiting=self.awaiting, pending=self.pending,
-                              offered=self.offered, interrupted_flow=self.interrupted_flow)
+                              offered=self.offered, interrupted_flow=self.interrupted_flow, question=self.question)
 
     @property
     def busy(self) -> bool:
@@ -130,6 +137,8 @@ def apply(state: DialogueState, event: IntentDetected | ActionCompleted) -> Dial
         }
         if payload.dialogue is not None:
             changes.update(dict(payload.dialogue))
+        if payload.intent in FLOW_NAMES and payload.outcome in (ActionOutcome.SUCCEEDED, ActionOutcome.CANCELLED):
+            changes["mentioned"] = {}  # carried values expire with the flow they served
         return state.model_copy(update=changes)
     payload_in = event.payload
     turn = Turn(role="user", text=payload_in.text, intent=payload_in.intent, at=payload_in.received_at)
@@ -142,6 +151,7 @@ def apply(state: DialogueState, event: IntentDetected | ActionCompleted) -> Dial
         "applied": applied,
         "updated_at": payload_in.received_at,
         "mentioned": mentioned,
+        "form_of_address": register_of(payload_in.text) or state.form_of_address,
     })
 
 
@@ -150,11 +160,15 @@ def with_dialogue(state: DialogueState, update: DialogueUpdate) -> DialogueState
     return state.model_copy(update=dict(update))
 
 
+def is_stale(state: DialogueState, now: datetime, idle_s: float) -> bool:
+    """Whether the customer's last message was more than `idle_s` seconds before `now`: what the bot
+    showed then (a list of times) no longer explains a short answer."""
+    return state.updated_at is not None and now - state.updated_at > timedelta(seconds=idle_s)
+
+
 def is_expired(state: DialogueState, now: datetime, idle_s: float) -> bool:
     """Whether the customer left an unfinished flow idle for more than `idle_s` seconds at `now`."""
-    if not state.busy or state.updated_at is None:
-        return False
-    return now - state.updated_at > timedelta(seconds=idle_s)
+    return state.busy and is_stale(state, now, idle_s)
 
 
 def fold(events: Iterable[IntentDetected | ActionCompleted], conversation_id: str,

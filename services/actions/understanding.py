@@ -1,9 +1,16 @@
 """What a message means in the context of the dialogue, beyond the intent NLU gave it.
 
-NLU classifies each message alone; "sí", "la primera", "7", "olvídalo" or an e-mail typed on its
-own only make sense next to the bot's last question. These pure functions read the text
-(folded: lower case, no accents) for yes/no answers, abandonment, choices among the options the
-bot offered, and whether a message does nothing but supply values.
+NLU classifies each message alone, including its dialogue act (a yes, `afirmar`, or a no,
+`negar`, learned from examples, also when it opens a longer message: `payload.act`); "la
+primera", "7" or an e-mail typed on its own only make sense next to the bot's last question.
+These pure functions read the text (folded: lower case, no accents) for choices among the
+options the bot offered, the hours a time can mean, and whether a message does nothing but
+supply values.
+
+What stays hand-written, because a model of single messages cannot learn it: `FILLERS` (words
+that carry no request next to a value, to tell "mejor a las 9" from a new request), ordinals and
+number words ("la segunda", "a las siete"), the words that make a "cancela" about a class rather
+than about the task in progress (`mentions_booking`), and the names of profile fields.
 """
 
 from __future__ import annotations
@@ -15,29 +22,11 @@ from typing import Literal
 
 from contracts.dialogue import Offer
 from contracts.events import Entity
+from contracts.replies import Register
 
 Answer = Literal["yes", "no"]
-
-_YES_WORDS = frozenset(
-    "si sii sip sipi simon claro dale ok okay oki okey va vale sale confirmo confirmado confirmada correcto "
-    "correcta exacto afirmativo adelante perfecto listo hazlo procede obvio seguro andale orale yes "
-    "porfa porfavor favor por gracias bueno muy bien esta de acuerdo supuesto asi es eso mero que".split()
-)
-_YES_NEEDS = frozenset(
-    "si sii sip sipi simon claro dale ok okay oki okey va vale sale confirmo confirmado confirmada correcto "
-    "correcta exacto afirmativo adelante perfecto listo hazlo procede obvio seguro andale orale yes eso mero "
-    "acuerdo supuesto bien".split()
-)
-_YES_EMOJI = ("👍", "👌", "✅", "🙌", "✔")
-_NO_WORDS = frozenset({"no", "nop", "nope", "nel", "nah", "negativo", "tampoco", "nones", "nunca"})
-_NO_EMOJI = ("👎", "❌", "🙅", "✖")
-_NO_PHRASES = ("mejor no", "ya no", "todavia no", "aun no", "olvidalo", "olvidala", "dejalo", "dejala",
-               "deja eso", "olvida eso", "ni modo")
-
-_ABANDON_PHRASES = ("olvidalo", "olvidala", "olvida eso", "olvidate", "dejalo", "dejala", "deja eso", "ya no",
-                    "mejor no", "no importa", "no quiero", "ya no quiero", "no gracias", "nada", "ninguno",
-                    "ninguna", "cancela eso", "cancelalo", "mejor olvidalo", "asi dejalo", "salir", "stop",
-                    "ya no gracias", "ninguna de esas", "ninguno de esos", "no ya no", "mejor dejalo")
+ACTS: dict[str, Answer] = {"afirmar": "yes", "negar": "no"}
+"""NLU's dialogue-act intents: a yes or a no is learned from examples, never listed here."""
 
 _ORDINALS = {
     "primera": 1, "primero": 1, "primer": 1, "1a": 1, "1ra": 1, "1ero": 1, "1era": 1, "1ro": 1, "uno": 1, "una": 1,
@@ -61,7 +50,8 @@ FILLERS = frozenset(
     "bien prefiero hmm mmm ah oh ya tambien igual perfecto listo pack paquete plan correo email mail nombre "
     "es soy seria cambia cambialo cambiala mejor pon ponme ponlo ponla dame reserva reservame agenda agendame "
     "apartame aparta la una mejor cambiar sera mero ahora nuevo nueva mi su tu con sin asi siempre porfis "
-    "hola buenas buenos tardes noches dias xfa xfavor okay vale claro dale por fa".split()
+    "hola buenas buenos tardes noches dias xfa xfavor okay vale claro dale por fa manana tarde noche madrugada "
+    "am pm".split()
 )
 
 _BOOKING_WORDS = frozenset({"clase", "clases", "reserva", "reservas", "reservacion", "cita", "citas", "booking",
@@ -81,38 +71,32 @@ def words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9ñ]+", fold(text))
 
 
-def _has_phrase(folded_words: Sequence[str], phrases: Iterable[str]) -> bool:
-    joined = f" {' '.join(folded_words)} "
-    return any(f" {phrase} " in joined for phrase in phrases)
+_VOS = re.compile(r"\b(vos|quer[eé]s|ten[eé]s|pod[eé]s|sab[eé]s|necesit[aá]s|hac[eé]s|dec[ií]s|sos|decime|contame"
+                  r"|pasame|mandame|avisame|fijate|anotame|reservame|agendame|cancelame|vení|andá|che)\b")
+_USTED = re.compile(r"\b(usted|(?<!se )(me|nos) (puede|podria|podr[ií]a|ayuda|confirma|indica|dice|regala|hace el favor"
+                    r"|informa|colabora|agenda|reserva|cancela|manda|envia|env[ií]a)|disculpe|perdone|le agradezco"
+                    r"|senor|senora|senorita|se[nñ]or|se[nñ]ora|se[nñ]orita|sumerce|su merced)\b")
+_TU = re.compile(r"\b(tu|tú|puedes|quieres|tienes|sabes|necesitas|dime|cuentame|cuéntame)\b")
 
 
-def yes_or_no(text: str, *, extra_yes: Iterable[str] = ()) -> Answer | None:
-    """"sí", "dale", "👍", "sí, cancélala" → yes; "no", "mejor no", "nel", "cancela eso no" → no.
-
-    A no word anywhere wins (the safe reading for a destructive action); a yes needs every word
-    to be a yes word or politeness, so "sí pero el sábado" is not a plain yes.
-    """
-    tokens = words(text)
-    if any(emoji in text for emoji in _NO_EMOJI) or _NO_WORDS & set(tokens) or _has_phrase(tokens, _NO_PHRASES):
-        return "no"
-    extra = frozenset(fold(word) for word in extra_yes)
-    if any(emoji in text for emoji in _YES_EMOJI) and all(t in _YES_WORDS | extra for t in tokens):
-        return "yes"
-    if tokens and all(t in _YES_WORDS | extra for t in tokens) and any(t in _YES_NEEDS | extra for t in tokens):
-        return "yes"
+def register_of(text: str) -> Register | None:
+    """How the customer addresses the bot in `text`, when the words give it away: vos ("¿me anotás?",
+    "querés", "decime"), usted ("¿me puede agendar?", "disculpe", Colombia's "me regala"), tú
+    ("¿puedes…?", "tienes"); None when they do not (most messages). Hand-written: a register is
+    grammar, read from a few verb forms, not something the intent model sees."""
+    lowered = text.lower()
+    folded = fold(text)
+    if _VOS.search(lowered) or _VOSEO_VERB.search(lowered):
+        return "vos"
+    if _USTED.search(folded) or _USTED.search(lowered):
+        return "usted"
+    if _TU.search(lowered):
+        return "tu"
     return None
 
 
-def is_abandon(text: str) -> bool:
-    """"olvídalo", "ya no", "mejor no", "no, gracias", "ninguna": the customer drops what was going on."""
-    tokens = words(text)
-    if not tokens:
-        return False
-    if _has_phrase(tokens, _ABANDON_PHRASES):
-        rest = [t for t in tokens if t not in FILLERS and t not in _NO_WORDS
-                and not _has_phrase([t], _ABANDON_PHRASES)]
-        return len(rest) <= 2
-    return tokens in (["no"], ["nel"], ["nop"], ["nah"], ["cancelar"], ["cancela"], ["cancelalo"], ["cancelala"])
+_VOSEO_VERB = re.compile(r"\b(anot|reserv|agend|cancel|confirm|pas|mand|necesit|tom|busc|quer|ten|pod|sab|pon)"
+                         r"(ás|és|ís)\b")  # a present-tense voseo verb customers use: "¿me anotás?", "¿tenés?"
 
 
 def mentions_booking(text: str, entities: Sequence[Entity]) -> bool:
@@ -156,7 +140,46 @@ def bare_hour(text: str) -> int | None:
     return _NUMBER_WORDS.get(token) if token != "una" else None
 
 
-def choose(offered: Sequence[Offer], text: str, *, kind: str, hora: str | None = None,
+def time_candidates(hora: str, *, bare: bool) -> tuple[str, ...]:
+    """The times a customer's hour can mean, most likely first.
+
+    An explicit time ("a las 8 de la mañana", "20:00", "7pm") means only itself. A bare hour ("a
+    las 7") means NLU's reading first, then the other half of the day: this is the one place the
+    "7 means 19:00" reasoning lives in actions, and it never applies to an explicit time.
+    """
+    hour, _, minute = hora.partition(":")
+    exact = f"{int(hour):02d}:{minute or '00'}"
+    if not bare:
+        return (exact,)
+    return exact, f"{(int(hour) + 12) % 24:02d}:{minute or '00'}"
+
+
+_PART_OF_DAY = re.compile(r"\b(?:(?:de|en|por|a) la (manana|madrugada|tarde|noche)|(a\.? ?m|p\.? ?m)\b\.?)")
+
+
+def with_part_of_day(hora: str, text: str) -> str | None:
+    """`hora` moved to the half of the day `text` names on its own ("de la noche", "pm"), or None when it
+    names none: "de la mañana" after a summary at 19:00 means 07:00."""
+    match = _PART_OF_DAY.search(fold(text))
+    if match is None:
+        return None
+    word = (match.group(1) or match.group(2) or "").replace(".", "").replace(" ", "")
+    hour, _, minute = hora.partition(":")
+    value = int(hour)
+    if word in ("manana", "madrugada", "am") and value >= 12:
+        value -= 12
+    elif word in ("tarde", "noche", "pm") and value < 12:
+        value += 12
+    return f"{value:02d}:{minute or '00'}"
+
+
+def at_time(times: Sequence[str], candidates: Sequence[str]) -> str | None:
+    """The first of `candidates` found among `times` (HH:MM), or None."""
+    present = {t.zfill(5) for t in times}
+    return next((c for c in candidates if c in present), None)
+
+
+def choose(offered: Sequence[Offer], text: str, *, kind: str, hora: str | None = None, bare: bool = False,
            fecha: str | None = None, ref: str | None = None, name: str | None = None) -> Offer | None:
     """The offered option the customer picked, by reference, time, date, name, ordinal or bare hour."""
     options = [offer for offer in offered if offer.kind == kind]
@@ -167,15 +190,15 @@ def choose(offered: Sequence[Offer], text: str, *, kind: str, hora: str | None =
     if name is not None:
         return next((o for o in options if o.label.lower() == name.lower() or o.ref == name), None)
     if hora is not None or fecha is not None:
-        matches = [o for o in options
-                   if (fecha is None or o.data.get("date") == fecha) and (hora is None or _same_time(o, hora))]
-        if hora is not None and not matches:
-            other = _other_half_of_day(hora)
-            matches = [o for o in options if (fecha is None or o.data.get("date") == fecha) and _same_time(o, other)]
+        on_day = [o for o in options if fecha is None or o.data.get("date") == fecha]
+        if hora is None:
+            return on_day[0] if len(on_day) == 1 else None
+        time = at_time([str(o.data.get("time", "")) for o in on_day], time_candidates(hora, bare=bare))
+        matches = [o for o in on_day if str(o.data.get("time", "")).zfill(5) == time]
         return matches[0] if len(matches) == 1 else None
     hour = bare_hour(text)
     if hour is not None and kind in ("slot", "booking"):
-        by_hour = _by_bare_hour(options, hour)  # "7" among the times offered is 07:00 or 19:00
+        by_hour = choose(offered, text, kind=kind, hora=f"{hour:02d}:00", bare=True)  # "7": 07:00 or 19:00
         if by_hour is not None:
             return by_hour
     position = ordinal(text)
@@ -185,25 +208,26 @@ def choose(offered: Sequence[Offer], text: str, *, kind: str, hora: str | None =
         return options[position - 1]
     folded = fold(text)
     named = [o for o in options if o.label and fold(o.label) in folded]
-    return named[0] if len(named) == 1 else None
+    if len(named) == 1:
+        return named[0]
+    return options[0] if len(options) == 1 and _points_at_it(text) else None
 
 
-def _same_time(offer: Offer, hora: str) -> bool:
-    return str(offer.data.get("time", "")).zfill(5) == hora.zfill(5)
+_DEMONSTRATIVES = frozenset({"esa", "ese", "eso", "esta", "este", "la", "el", "mero", "mera", "misma", "mismo"})
 
 
-def _other_half_of_day(hora: str) -> str:
-    hour, _, minute = hora.partition(":")
-    return f"{(int(hour) + 12) % 24:02d}:{minute or '00'}"
+_SAME = frozenset({"mismo", "misma", "igual", "renovar", "renuevo", "renueva", "renuevame", "renovarlo", "renovarla"})
 
 
-def _by_bare_hour(options: Sequence[Offer], hour: int) -> Offer | None:
-    """"7" among 07:00 and 19:00 offered: 07:00 as written, else the afternoon reading."""
-    for candidate in (hour, hour + 12):
-        matches = [o for o in options if str(o.data.get("time", "")).startswith(f"{candidate:02d}:")]
-        if len(matches) == 1:
-            return matches[0]
-    return None
+def means_the_same(text: str) -> bool:
+    """"el mismo", "la misma de siempre", "quiero renovar": the package already discussed or held."""
+    return bool(_SAME & set(words(text)))
+
+
+def _points_at_it(text: str) -> bool:
+    """"esa", "ésa mera", "la misma": the one option on the table."""
+    tokens = [t for t in words(text) if t not in FILLERS or t in _DEMONSTRATIVES]
+    return bool(tokens) and all(t in _DEMONSTRATIVES for t in tokens)
 
 
 def value_only(text: str, entities: Sequence[Entity], *, extra: Iterable[str] = ()) -> bool:
@@ -229,8 +253,14 @@ _EMAIL_SHAPE = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)
 EMAIL_MAX = 254
 
 
+_SPELLED_AT = re.compile(r"\s+arroba\s+", re.IGNORECASE)
+_SPELLED_DOT = re.compile(r"\s+punto\s+", re.IGNORECASE)
+
+
 def email_candidate(text: str) -> str | None:
-    """What the customer typed as an e-mail when NLU found none: the word with an @, or a lone word."""
+    """What the customer typed as an e-mail when NLU found none: the word with an @ (also spelled out,
+    "ana arroba gmail punto com"), or a lone word."""
+    text = _SPELLED_DOT.sub(".", _SPELLED_AT.sub("@", text))
     match = _EMAIL_CANDIDATE.search(text)
     if match:
         return match.group(0).strip(".,;:!?¡¿()<>\"'")

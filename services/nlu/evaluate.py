@@ -1,16 +1,24 @@
 """Evaluate the builtin NLU engine on the held-out split.
 
     uv run python -m services.nlu.evaluate [--min-macro-f1 X] [--min-time-accuracy Y]
+        [--min-act-accuracy Z] [--min-leading-act-accuracy W]
 
 Trains on `data/nlu.yml`, parses every example of `data/eval.yml` at the file's
 `reference_time`, prints intent accuracy, macro F1, a per-intent table, the most frequent
-confusions, the calibration error, entity precision/recall per type and value accuracy, and
-exits with status 1 when macro F1 or the fecha/hora value accuracy is under its threshold.
+confusions, the calibration error, the affirm/deny accuracy, entity precision/recall per type,
+value accuracy and `hora` role accuracy; then parses `data/eval_acts.yml` for the leading-act
+accuracy. Exits with status 1 when macro F1, the fecha/hora value accuracy, the affirm/deny
+accuracy or the leading-act accuracy is under its threshold.
 
 Entity matching: a prediction matches a gold mention of the same type whose span overlaps it
 (annotators disagree on whether "el" belongs to "el jueves"; the value is what matters).
 Value accuracy of a type = gold mentions matched by a prediction with exactly the gold value,
-over all gold mentions of that type (a missed mention counts as wrong).
+over all gold mentions of that type (a missed mention counts as wrong). Role accuracy of `hora`
+= gold mentions annotated with a role matched by a prediction with that role.
+
+Affirm/deny accuracy = among the examples whose gold intent is `afirmar` or `negar`, the share
+predicted as exactly that intent. Leading-act accuracy = among the messages of
+`eval_acts.yml`, the share whose act (afirmar, negar or none) and intent are both right.
 """
 
 from __future__ import annotations
@@ -20,17 +28,25 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from services.nlu.engine import DEMO_CATALOGUE, EngineConfig, NluEngine, ParseResult
+import yaml
+
+from services.nlu.engine import DEMO_CATALOGUE, EngineConfig, NluEngine, ParseResult, TrainingDataError
+from services.nlu.engine.acts import ACTS
 from services.nlu.engine.training_data import EntitySpan, Example, TrainingData, load_training_data
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 TRAIN_PATH = DATA_DIR / "nlu.yml"
 EVAL_PATH = DATA_DIR / "eval.yml"
+EVAL_ACTS_PATH = DATA_DIR / "eval_acts.yml"
 # Defaults sit slightly under the measured numbers (see docs/nlu.md) so a regression fails.
 DEFAULT_MIN_MACRO_F1 = 0.94
 DEFAULT_MIN_TIME_ACCURACY = 0.97
+DEFAULT_MIN_ACT_ACCURACY = 0.97
+DEFAULT_MIN_LEADING_ACT_ACCURACY = 0.9
 TIME_ENTITIES = ("fecha", "hora")
 _CALIBRATION_BINS = 10
 
@@ -55,6 +71,13 @@ class EntityScore:
 
 
 @dataclass(frozen=True, slots=True)
+class RoleScore:
+    entity: str
+    accuracy: float
+    gold: int  # gold mentions annotated with a role
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     examples: int
     accuracy: float
@@ -62,11 +85,34 @@ class Report:
     per_intent: tuple[IntentScore, ...]
     confusions: tuple[tuple[str, str, int], ...]  # (gold, predicted, count), most frequent first
     calibration_error: float
+    act_accuracy: float  # affirm/deny: gold afirmar/negar predicted as exactly that intent
+    act_examples: int
     entities: tuple[EntityScore, ...]
+    roles: tuple[RoleScore, ...]
     errors: tuple[tuple[str, str, str], ...]  # (text, gold, predicted)
 
     def value_accuracy(self, entity: str) -> float:
         return next((score.value_accuracy for score in self.entities if score.entity == entity), 0.0)
+
+    def role_accuracy(self, entity: str) -> float:
+        return next((score.accuracy for score in self.roles if score.entity == entity), 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class ActCase:
+    """One message of `eval_acts.yml`: the act it should carry (None: no act) and the intent."""
+
+    text: str
+    act: str | None
+    intent: str
+
+
+@dataclass(frozen=True, slots=True)
+class ActReport:
+    cases: int
+    accuracy: float  # act and intent both right
+    act_accuracy: float  # act right (name, or none)
+    errors: tuple[tuple[ActCase, str | None, str], ...]  # (case, predicted act, predicted intent)
 
 
 def evaluate(engine: NluEngine, data: TrainingData) -> Report:
@@ -78,6 +124,7 @@ def evaluate(engine: NluEngine, data: TrainingData) -> Report:
     predicted = [result.intent.name for result in results]
     per_intent = _intent_scores(gold, predicted)
     confusions = Counter((g, p) for g, p in zip(gold, predicted, strict=True) if g != p)
+    acts = [(g, p) for g, p in zip(gold, predicted, strict=True) if g in ACTS]
     return Report(
         examples=len(gold),
         accuracy=sum(g == p for g, p in zip(gold, predicted, strict=True)) / len(gold),
@@ -85,12 +132,51 @@ def evaluate(engine: NluEngine, data: TrainingData) -> Report:
         per_intent=per_intent,
         confusions=tuple((g, p, n) for (g, p), n in confusions.most_common()),
         calibration_error=_expected_calibration_error(gold, results),
+        act_accuracy=_ratio(sum(g == p for g, p in acts), len(acts)),
+        act_examples=len(acts),
         entities=_entity_scores(data.examples, results),
+        roles=_role_scores(data.examples, results),
         errors=tuple(
             (example.text, example.intent, result.intent.name)
             for example, result in zip(data.examples, results, strict=True)
             if example.intent != result.intent.name
         ),
+    )
+
+
+def load_act_cases(path: Path | str) -> tuple[ActCase, ...]:
+    """The `acts:` list of an act evaluation file (see data/eval_acts.yml)."""
+    with Path(path).open(encoding="utf-8") as handle:
+        document: Any = yaml.safe_load(handle)
+    items = document.get("acts") if isinstance(document, dict) else None
+    if not isinstance(items, list) or not items:
+        raise TrainingDataError(f"{path}: expected a mapping with a non-empty `acts:` list")
+    cases = []
+    for item in items:
+        if not isinstance(item, dict) or not {"text", "act", "intent"} <= set(item):
+            raise TrainingDataError(f"{path}: every item needs text, act and intent, got {item!r}")
+        act = item["act"]
+        if act is not None and act not in ACTS:
+            raise TrainingDataError(f"{path}: act must be one of {sorted(ACTS)} or null, got {act!r}")
+        cases.append(ActCase(text=str(item["text"]), act=act, intent=str(item["intent"])))
+    return tuple(cases)
+
+
+def evaluate_acts(engine: NluEngine, cases: Sequence[ActCase], reference_time: datetime) -> ActReport:
+    """Parse every case and score its act (name or none) and its intent."""
+    errors = []
+    acts_right = 0
+    for case in cases:
+        result = engine.parse(case.text, reference_time=reference_time)
+        act = result.dialogue_act.name if result.dialogue_act is not None else None
+        acts_right += act == case.act
+        if act != case.act or result.intent.name != case.intent:
+            errors.append((case, act, result.intent.name))
+    return ActReport(
+        cases=len(cases),
+        accuracy=_ratio(len(cases) - len(errors), len(cases)),
+        act_accuracy=_ratio(acts_right, len(cases)),
+        errors=tuple(errors),
     )
 
 
@@ -153,6 +239,24 @@ def _entity_scores(examples: Sequence[Example], results: Sequence[ParseResult]) 
     return tuple(scores)
 
 
+def _role_scores(examples: Sequence[Example], results: Sequence[ParseResult]) -> tuple[RoleScore, ...]:
+    """Per entity type with role annotations: gold mentions matched by a prediction with that role."""
+    gold_by_type: Counter[str] = Counter()
+    right_by_type: Counter[str] = Counter()
+    for example, result in zip(examples, results, strict=True):
+        for span in example.entities:
+            if span.role is None:
+                continue
+            gold_by_type[span.entity] += 1
+            right_by_type[span.entity] += any(
+                e.entity == span.entity and e.role == span.role and _overlaps(span, e.start, e.end)
+                for e in result.entities
+            )
+    return tuple(
+        RoleScore(entity, _ratio(right_by_type[entity], gold), gold) for entity, gold in sorted(gold_by_type.items())
+    )
+
+
 def _overlaps(span: EntitySpan, start: int, end: int) -> bool:
     return span.start < end and start < span.end
 
@@ -167,6 +271,7 @@ def format_report(report: Report, *, show_errors: bool = True) -> str:
         f"intent accuracy: {report.accuracy:.4f}",
         f"intent macro F1: {report.macro_f1:.4f}",
         f"expected calibration error: {report.calibration_error:.4f}",
+        f"affirm/deny accuracy: {report.act_accuracy:.4f} ({report.act_examples} examples)",
         "",
         f"{'intent':<22}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}",
     ]
@@ -180,9 +285,21 @@ def format_report(report: Report, *, show_errors: bool = True) -> str:
         f"{s.entity:<14}{s.precision:>10.3f}{s.recall:>10.3f}{s.value_accuracy:>11.3f}{s.gold:>6}{s.predicted:>6}"
         for s in report.entities
     ]
+    lines += [f"{s.entity} role accuracy: {s.accuracy:.3f} ({s.gold} mentions)" for s in report.roles]
     if show_errors and report.errors:
         lines += ["", "misclassified:"]
         lines += [f"  [{gold} -> {predicted}] {text}" for text, gold, predicted in report.errors]
+    return "\n".join(lines)
+
+
+def format_act_report(report: ActReport, *, show_errors: bool = True) -> str:
+    lines = [
+        f"leading-act accuracy: {report.accuracy:.4f} ({report.cases} messages; act alone {report.act_accuracy:.4f})",
+    ]
+    if show_errors and report.errors:
+        lines += [
+            f"  [{case.act}/{case.intent} -> {act}/{intent}] {case.text}" for case, act, intent in report.errors
+        ]
     return "\n".join(lines)
 
 
@@ -190,15 +307,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--min-macro-f1", type=float, default=DEFAULT_MIN_MACRO_F1)
     parser.add_argument("--min-time-accuracy", type=float, default=DEFAULT_MIN_TIME_ACCURACY)
+    parser.add_argument("--min-act-accuracy", type=float, default=DEFAULT_MIN_ACT_ACCURACY,
+                        help="affirm/deny accuracy: eval examples of afirmar/negar predicted as exactly that")
+    parser.add_argument("--min-leading-act-accuracy", type=float, default=DEFAULT_MIN_LEADING_ACT_ACCURACY)
     parser.add_argument("--train", type=Path, default=TRAIN_PATH)
     parser.add_argument("--eval", type=Path, default=EVAL_PATH)
+    parser.add_argument("--acts", type=Path, default=EVAL_ACTS_PATH)
     parser.add_argument("--quiet", action="store_true", help="do not list misclassified examples")
     args = parser.parse_args(argv)
 
     engine = NluEngine.train(args.train, catalogue=DEMO_CATALOGUE, config=EngineConfig())
-    report = evaluate(engine, load_training_data(args.eval))
+    data = load_training_data(args.eval)
+    report = evaluate(engine, data)
+    assert data.reference_time is not None  # evaluate() refuses a file without one
+    act_report = evaluate_acts(engine, load_act_cases(args.acts), data.reference_time)
     print(f"model: {engine.model_version}")
     print(format_report(report, show_errors=not args.quiet))
+    print()
+    print(format_act_report(act_report, show_errors=not args.quiet))
 
     failures = []
     if report.macro_f1 < args.min_macro_f1:
@@ -206,6 +332,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for entity in TIME_ENTITIES:
         if report.value_accuracy(entity) < args.min_time_accuracy:
             failures.append(f"{entity} value accuracy {report.value_accuracy(entity):.4f} < {args.min_time_accuracy}")
+    if report.act_accuracy < args.min_act_accuracy:
+        failures.append(f"affirm/deny accuracy {report.act_accuracy:.4f} < {args.min_act_accuracy}")
+    if act_report.accuracy < args.min_leading_act_accuracy:
+        failures.append(f"leading-act accuracy {act_report.accuracy:.4f} < {args.min_leading_act_accuracy}")
     print("\nFAIL: " + "; ".join(failures) if failures else "\nOK: all thresholds met")
     return 1 if failures else 0
 

@@ -9,6 +9,9 @@ Rasa's entity values are surface text ("mañana", "a las 5"), which the actions 
 book with, and Rasa does not know when the message was sent. So on the Rasa path `fecha` and
 `hora` come from the built-in rules, resolved against the message's own time, unless Rasa's
 value for that type is already resolved (ISO date, HH:MM). Rasa's other entities are kept.
+The dialogue act (the yes or no a message is or opens with) is the built-in reading's too, as
+Rasa has no such field: when Rasa's intent is itself `afirmar`/`negar` the act is Rasa's, and a
+built-in act for the whole message is dropped when Rasa reads the message as something else.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from prometheus_client import Counter, Gauge
 
 from contracts import (
     INTENT_DETECTED,
+    DialogueAct,
     Entity,
     IntentDetected,
     IntentDetectedPayload,
@@ -35,7 +39,8 @@ from contracts import (
 from runtime.resilience import CircuitState
 from runtime.stage import Handler, Output
 from services.nlu.adapters.rasa import RasaClient, RasaUnavailable
-from services.nlu.engine import EntityPrediction, NluEngine, ParseResult
+from services.nlu.engine import DialogueActPrediction, EntityPrediction, NluEngine, ParseResult
+from services.nlu.engine.acts import ACTS
 
 STAGE = "nlu"
 RASA_MODEL_UNKNOWN = "rasa"
@@ -117,7 +122,8 @@ class Parser:
             return Parsed(builtin.result, "builtin-fallback", builtin.model_version)
         if self._rasa_model_checked_at is None or self._clock() - self._rasa_model_checked_at >= self.status_ttl_s:
             await self.refresh_rasa_model()
-        return Parsed(with_resolved_times(answer, builtin.result), "rasa", self.rasa_model)
+        return Parsed(with_builtin_act(with_resolved_times(answer, builtin.result), builtin.result), "rasa",
+                      self.rasa_model)
 
 
 def with_resolved_times(rasa: ParseResult, builtin: ParseResult) -> ParseResult:
@@ -135,6 +141,23 @@ def with_resolved_times(rasa: ParseResult, builtin: ParseResult) -> ParseResult:
     ]
     entities = sorted([*kept, *added], key=lambda entity: (entity.start, entity.end))
     return rasa.model_copy(update={"entities": tuple(entities)})
+
+
+def with_builtin_act(rasa: ParseResult, builtin: ParseResult) -> ParseResult:
+    """Rasa's answer with the dialogue act: Rasa's own intent if it is a yes or a no, else the built-in reading's.
+
+    A built-in act that is the whole message (`end` = its length) stands only if Rasa agrees on
+    the intent; one that opens the message ("sí, y también ...") stands whatever Rasa's intent.
+    """
+    top = rasa.intent
+    act: DialogueActPrediction | None
+    if top.name in ACTS:
+        act = DialogueActPrediction(name=ACTS[top.name], confidence=top.confidence, end=len(rasa.text))
+    elif builtin.dialogue_act is not None and builtin.dialogue_act.end < len(builtin.text):
+        act = builtin.dialogue_act
+    else:
+        act = None
+    return rasa.model_copy(update={"dialogue_act": act})
 
 
 def message_text(event: MessageReceived) -> str:
@@ -175,14 +198,19 @@ def _classified(event: MessageReceived, text: str, parsed: Parsed, started: floa
         confidence=result.intent.confidence,
         ranking=tuple(IntentScore(name=r.name, confidence=r.confidence) for r in result.intent_ranking),
         entities=tuple(
-            Entity(entity=e.entity, value=e.value, start=e.start, end=e.end, extractor=e.extractor)
+            Entity(entity=e.entity, value=e.value, start=e.start, end=e.end, extractor=e.extractor, role=e.role)
             for e in result.entities
         ),
+        act=_act(result.dialogue_act),
         source=parsed.source,
         latency_ms=(time.perf_counter() - started) * 1000,
         **_common(event, text, parsed.model_version),
     )
     return IntentDetected.caused_by(event, stage=STAGE, payload=detected)
+
+
+def _act(act: DialogueActPrediction | None) -> DialogueAct | None:
+    return None if act is None else DialogueAct(name=act.name, confidence=act.confidence, end=act.end)
 
 
 def detect(engine: NluEngine, event: MessageReceived) -> IntentDetected:

@@ -37,7 +37,8 @@ class ResponderDeps:
 def write_reply(event: ActionCompleted, business_name: str) -> tuple[str, str]:
     """The reply text and the kind of reply it writes."""
     payload = event.payload
-    return render(payload.reply, business=business_name, followup=payload.followup), payload.reply.kind
+    text = render(payload.reply, business=business_name, followup=payload.followup, register=payload.form_of_address)
+    return text, payload.reply.kind
 
 
 async def handle(event: ActionCompleted, deps: ResponderDeps) -> list[Output]:

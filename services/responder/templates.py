@@ -7,11 +7,13 @@ put into words by `services/responder/spanish.py`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from contracts import replies as r
-from contracts.replies import Reply
+from contracts.replies import Register, Reply
+from services.responder.register import in_register
 from services.responder.spanish import count_label, day_label, money_label, time_label, when_label
 
 Renderer = Callable[[Any, str], str]
@@ -82,11 +84,20 @@ def _prefix(reply: r._Question) -> str:
     return _NOT_UNDERSTOOD if reply.not_understood else ""
 
 
-def _package_line(package: r.PackageInfo) -> str:
+def _opener(reply: r._Question, opener: str) -> str:
+    """A question's friendly opener, unless the question is asked again or after a misunderstanding."""
+    return _prefix(reply) or ("" if reply.again else opener)
+
+
+def _package_detail(package: r.PackageInfo) -> str:
     detail = "clases ilimitadas" if package.sessions is None else count_label(package.sessions, "clase", "clases")
     if package.validity_days:
         detail += f", vigencia de {package.validity_days} días"
-    return f"• {package.name}: {money_label(package.price, package.currency)} ({detail})"
+    return detail
+
+
+def _package_line(package: r.PackageInfo) -> str:
+    return f"• {package.name}: {money_label(package.price, package.currency)} ({_package_detail(package)})"
 
 
 def _places(available: int) -> str:
@@ -140,9 +151,21 @@ def acknowledged(reply: r.Acknowledged, business: str) -> str:
     return f"¡Perfecto! {_ANYTHING_ELSE}"
 
 
+def thanks(reply: r.Thanks, business: str) -> str:
+    return f"¡Con gusto! 😊 {_ANYTHING_ELSE}"
+
+
 def clarification(reply: r.Clarification, business: str) -> str:
+    if reply.reason == "out_of_scope":
+        return (f"Con eso no te puedo ayudar, pero sí puedo ayudarte a {_options(reply.options)}. "
+                "¿Te ayudo con alguna de estas?")
     return (f"Disculpa, no estoy seguro de haberte entendido. Puedo ayudarte a {_options(reply.options)}. "
             "¿Con cuál de estas opciones te ayudo?")
+
+
+def out_of_scope(reply: r.OutOfScope, business: str) -> str:
+    about = f" de {reply.topic}" if reply.topic else ""
+    return f"Con eso{about} no te puedo ayudar, lo siento."
 
 
 def media_received(reply: r.MediaReceived, business: str) -> str:
@@ -193,6 +216,10 @@ def abandoned(reply: r.Abandoned, business: str) -> str:
 def packages(reply: r.Packages, business: str) -> str:
     if not reply.packages:
         return f"Por ahora no tenemos paquetes disponibles. {_ANYTHING_ELSE}"
+    asked = next((p for p in reply.packages if reply.asked and p.name.lower() == reply.asked.lower()), None)
+    if asked is not None:
+        return (f"{asked.name} cuesta {money_label(asked.price, asked.currency)}: {_package_detail(asked)}. "
+                "¿Te gustaría comprarlo?")
     lines = "\n".join(_package_line(p) for p in reply.packages)
     return f"Estos son nuestros paquetes:\n{lines}\n\n¿Te gustaría comprar alguno o agendar una clase?"
 
@@ -249,10 +276,11 @@ def purchase_history(reply: r.PurchaseHistory, business: str) -> str:
 
 
 def ask_date(reply: r.AskDate, business: str) -> str:
-    opener = _prefix(reply) or "¡Con gusto! "
     what = f" a la clase de {time_label(reply.time)}" if reply.time else ""
-    return (f"{opener}¿Qué día te gustaría venir{what}? "
-            "Puedes decirme, por ejemplo, «mañana», «el viernes» o «el 12 de diciembre».")
+    question = f"{_opener(reply, '¡Con gusto! ')}¿Qué día te gustaría venir{what}?"
+    if reply.again:
+        return question
+    return f"{question} Puedes decirme, por ejemplo, «mañana», «el viernes» o «el 12 de diciembre»."
 
 
 def date_in_past(reply: r.DateInPast, business: str) -> str:
@@ -262,15 +290,21 @@ def date_in_past(reply: r.DateInPast, business: str) -> str:
 def offer_slots(reply: r.OfferSlots, business: str) -> str:
     requested = reply.requested_time
     if reply.reason == "no_class_at" and requested:
-        opener = f"No tenemos clase a {time_label(requested)} el {day_label(reply.date)}. "
+        opener = f"El {day_label(reply.date)} no tenemos clase a {time_label(requested)}. "
     elif reply.reason == "started" and requested:
         opener = f"La clase de {time_label(requested)} ya no se puede reservar. "
     else:
         opener = _prefix(reply)
     if not reply.slots:
         return f"{opener}¿A qué hora te gustaría venir?"
-    return (f"{opener}Para el {day_label(reply.date)} hay lugar en estos horarios:\n{_slot_lines(reply.slots)}"
-            "\n\n¿Cuál prefieres?")
+    if reply.again:
+        times = _options([s.time for s in reply.slots])
+        return f"¿A qué hora te anoto el {day_label(reply.date)}? Hay lugar a las {times}."
+    if reply.nearest:
+        return (f"{opener}Los horarios más cercanos con lugar son:\n{_slot_lines(reply.slots)}"
+                "\n\n¿Te anoto en alguno?")
+    day = "Ese día" if reply.reason else f"Para el {day_label(reply.date)}"
+    return f"{opener}{day} hay lugar en estos horarios:\n{_slot_lines(reply.slots)}\n\n¿Cuál prefieres?"
 
 
 def slot_full(reply: r.SlotFull, business: str) -> str:
@@ -284,6 +318,19 @@ def slot_full(reply: r.SlotFull, business: str) -> str:
 
 def no_slots(reply: r.NoSlots, business: str) -> str:
     return f"El {day_label(reply.date)} no hay clases con lugares disponibles. ¿Te gustaría otro día?"
+
+
+def confirm_booking(reply: r.ConfirmBooking, business: str) -> str:
+    klass = reply.class_name or "clase"
+    package = f", con una sesión de tu {reply.package}" if reply.package else ""
+    opener = _prefix(reply) or ("Listo, lo cambio. " if reply.changed else "")
+    return (f"{opener}Te reservo {klass} el {day_label(reply.date)} a {time_label(reply.time)}{package}. "
+            "¿Confirmas?")
+
+
+def ask_change(reply: r.AskChange, business: str) -> str:
+    return ("Va, no reservo nada todavía. ¿Qué cambiamos: el día o la hora? "
+            "Dime, por ejemplo, «mejor el jueves a las 9».")
 
 
 def booked(reply: r.Booked, business: str) -> str:
@@ -326,7 +373,8 @@ def no_bookings(reply: r.NoBookings, business: str) -> str:
 
 def confirm_cancel(reply: r.ConfirmCancel, business: str) -> str:
     code = f" ({reply.booking.code})" if reply.booking.code else ""
-    return f"{_prefix(reply)}¿Confirmas que cancelo tu clase{_of_booking(reply.booking)}{code}? {_YES_NO}"
+    yes_no = "" if reply.again else f" {_YES_NO}"
+    return f"{_prefix(reply)}¿Confirmas que cancelo tu clase{_of_booking(reply.booking)}{code}?{yes_no}"
 
 
 def cancelled(reply: r.Cancelled, business: str) -> str:
@@ -349,8 +397,8 @@ def booking_not_found(reply: r.BookingNotFound, business: str) -> str:
 def kept(reply: r.Kept, business: str) -> str:
     when = when_label(reply.booking.date, reply.booking.time)
     if when:
-        return f"Perfecto, conservo tu clase del {when}. ¡Te esperamos! 💪"
-    return "Perfecto, tu clase sigue en pie. ¡Te esperamos! 💪"
+        return f"Perfecto, conservo tu clase del {when}. ¡Nos vemos en clase! 💪"
+    return "Perfecto, tu clase sigue en pie. ¡Nos vemos en clase! 💪"
 
 
 # --- buying ----------------------------------------------------------------------------------------
@@ -368,8 +416,8 @@ def choose_package(reply: r.ChoosePackage, business: str) -> str:
 def confirm_purchase(reply: r.ConfirmPurchase, business: str) -> str:
     package = reply.package
     price = money_label(package.price, package.currency)
-    return (f"{_prefix(reply)}¿Confirmas la compra de {package.name} por {price}? "
-            f"Te enviaré el enlace para pagar. {_YES_NO}")
+    question = f"{_prefix(reply)}¿Confirmas la compra de {package.name} por {price}?"
+    return question if reply.again else f"{question} Te enviaré el enlace para pagar. {_YES_NO}"
 
 
 def payment_link(reply: r.PaymentLink, business: str) -> str:
@@ -417,6 +465,11 @@ def invalid_name(reply: r.InvalidName, business: str) -> str:
     return f"Ese nombre no lo puedo guardar{why}. ¿Me lo escribes de nuevo?"
 
 
+def confirm_profile(reply: r.ConfirmProfile, business: str) -> str:
+    field = {"email": "tu correo", "nombre": "tu nombre"}[reply.field]
+    return f"{_prefix(reply)}¿Confirmas que cambio {field} a {reply.value}?"
+
+
 def profile_updated(reply: r.ProfileUpdated, business: str) -> str:
     field = {"email": "tu correo", "nombre": "tu nombre"}[reply.field]
     return f"¡Listo! Actualicé {field} a {reply.value}. {_ANYTHING_ELSE}"
@@ -427,7 +480,9 @@ TEMPLATES: dict[str, Renderer] = {
     "help": help_,
     "goodbye": goodbye,
     "acknowledged": acknowledged,
+    "thanks": thanks,
     "clarification": clarification,
+    "out_of_scope": out_of_scope,
     "media_received": media_received,
     "location_received": location_received,
     "api_error": api_error,
@@ -443,6 +498,8 @@ TEMPLATES: dict[str, Renderer] = {
     "offer_slots": offer_slots,
     "slot_full": slot_full,
     "no_slots": no_slots,
+    "confirm_booking": confirm_booking,
+    "ask_change": ask_change,
     "booked": booked,
     "already_booked": already_booked,
     "choose_booking": choose_booking,
@@ -461,13 +518,42 @@ TEMPLATES: dict[str, Renderer] = {
     "ask_name": ask_name,
     "invalid_email": invalid_email,
     "invalid_name": invalid_name,
+    "confirm_profile": confirm_profile,
     "profile_updated": profile_updated,
 }
 
 
-def render(reply: Reply, *, business: str, followup: Reply | None = None) -> str:
-    """The reply's text; a followup (the question of a flow put aside) comes after a blank line."""
+_AGAIN_LABELS = {
+    "agendar_cita": "Sigamos con tu reserva.",
+    "cancelar_cita": "Sigamos con la cancelación.",
+    "pagar_servicio": "Sigamos con tu compra.",
+    "actualizar_perfil": "Sigamos con tus datos.",
+}
+_FLOW_OF_KIND = {
+    **dict.fromkeys(("ask_date", "date_in_past", "offer_slots", "slot_full", "no_slots", "confirm_booking",
+                     "ask_change"), "agendar_cita"),
+    **dict.fromkeys(("choose_booking", "confirm_cancel"), "cancelar_cita"),
+    **dict.fromkeys(("choose_package", "confirm_purchase"), "pagar_servicio"),
+    **dict.fromkeys(("ask_profile_field", "ask_email", "ask_name", "invalid_email", "invalid_name",
+                     "confirm_profile"), "actualizar_perfil"),
+}
+_CLOSING_QUESTION = re.compile(r"\s*¿[^¿?]*\?\s*$")
+
+
+def render(reply: Reply, *, business: str, followup: Reply | None = None, register: Register = "tu") -> str:
+    """The reply's text in the customer's register. A followup (a question of the conversation: the
+    flow's question asked again, "¿Seguimos con…?", or the answer to a second request) comes after a
+    blank line, and then the reply drops its own closing question: a message asks one thing."""
+    return in_register(_compose(reply, business, followup), register)
+
+
+def _compose(reply: Reply, business: str, followup: Reply | None) -> str:
     text = TEMPLATES[reply.kind](reply, business)
-    if followup is not None:
-        text += "\n\n" + TEMPLATES[followup.kind](followup, business)
-    return text
+    if followup is None:
+        return text
+    then = TEMPLATES[followup.kind](followup, business)
+    if getattr(followup, "again", False) and followup.kind in _FLOW_OF_KIND:
+        then = f"{_AGAIN_LABELS[_FLOW_OF_KIND[followup.kind]]} {then}"
+    asks = "?" in then
+    main = _CLOSING_QUESTION.sub("", text) if asks and _CLOSING_QUESTION.sub("", text) else text
+    return f"{main}\n\n{then}"

@@ -78,7 +78,11 @@ async def book_evening_class(stack: Stack, customer: str, *, kill_actions_after_
     offered = await chat.say(f"el {weekday}")
     assert f"Para el {weekday}" in offered and "19:00" in offered, offered
 
-    booked = await chat.say("a las 7 de la noche")
+    summary = await chat.say("a las 7 de la noche")
+    assert summary.startswith("Te reservo") and "19:00" in summary and summary.endswith("¿Confirmas?"), summary
+    assert await confirmed_bookings(stack, customer) == [], "nothing is booked before the yes"
+
+    booked = await chat.say("sí")
     assert booked.startswith("¡Listo! ✅ Reservé"), booked
     assert f"{weekday} {target['day'].day} de" in booked and "19:00" in booked, booked
 

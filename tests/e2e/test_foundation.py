@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import time
 from typing import Any
@@ -18,22 +17,12 @@ from contracts import (
     REPLY_STATUS,
     inbound_event_id,
 )
+from devstack.conversations.channel import Target, WhatsApp, wait_for
 from devstack.stack import DEMO_BUSINESS_NUMBER, Stack
 from devstack.webhooks import inbound_params, new_message_sid, signed_request
 from tests.topic_reader import high_watermark, read_all
 
 CHAIN = (MESSAGE_RECEIVED, INTENT_DETECTED, ACTION_COMPLETED, REPLY_SENT)
-
-
-async def wait_for(predicate: Any, *, timeout: float = 30.0, interval: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        await asyncio.sleep(interval)
 
 
 async def post_webhook(stack: Stack, params: dict[str, str], *, token: str | None = None) -> httpx.Response:
@@ -45,8 +34,7 @@ async def post_webhook(stack: Stack, params: dict[str, str], *, token: str | Non
 
 async def replies_to(stack: Stack, customer: str) -> list[dict[str, Any]]:
     async with httpx.AsyncClient(timeout=5.0) as client:
-        response = await client.get(stack.url("twilio") + "/_standin/messages", params={"to": customer})
-        return list(response.json())
+        return await WhatsApp(Target.from_stack(stack), client).sent_to(customer)
 
 
 async def test_two_messages_flow_through_every_stage(stack: Stack) -> None:

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
 from contracts import replies as r
-from contracts.replies import REPLY_KINDS, Reply
+from contracts.replies import REPLY_KINDS, Register, Reply
+from services.responder.register import TU_FORMS
 from services.responder.templates import TEMPLATES, render
 
 OPTIONS = ("agendar una clase", "ver paquetes y precios", "cancelar una reserva")
@@ -25,6 +27,8 @@ SAMPLES: dict[str, Reply] = {reply.kind: reply for reply in (
     r.PurchaseHistory(purchases=(r.PurchaseInfo(package="Pack 10 clases", amount=2000, currency="MXN",
                                                 status="paid", paid_on=FRIDAY),)),
     r.AskDate(time="19:00"), r.DateInPast(date=FRIDAY), r.OfferSlots(date=FRIDAY, slots=(SLOT,)),
+    r.ConfirmBooking(date=FRIDAY, time="19:00", class_name="Pilates Reformer", package="Pack 10 clases"),
+    r.AskChange(date=FRIDAY, time="19:00"), r.Thanks(), r.OutOfScope(),
     r.SlotFull(date=FRIDAY, requested_time="19:00", slots=(SLOT,)), r.NoSlots(date=FRIDAY),
     r.Booked(code="BK-4821", date=FRIDAY, time="19:00", class_name="Pilates Reformer"),
     r.AlreadyBooked(date=FRIDAY, time="19:00"), r.ChooseBooking(bookings=(BOOKING,)), r.NoBookings(),
@@ -34,7 +38,7 @@ SAMPLES: dict[str, Reply] = {reply.kind: reply for reply in (
     r.PaymentLink(package="Pack 10 clases", amount=2000, currency="MXN", payment_link="https://pay.example/1"),
     r.PurchaseDeclined(package="Pack 10 clases"), r.AskProfileField(), r.AskEmail(current="ana@example.com"),
     r.AskName(), r.InvalidEmail(value="ana@", reason="missing_domain"), r.InvalidName(value="A", reason="too_short"),
-    r.ProfileUpdated(field="email", value="ana@example.com"),
+    r.ProfileUpdated(field="email", value="ana@example.com"), r.ConfirmProfile(field="nombre", value="Ximena"),
 )}
 
 
@@ -73,7 +77,7 @@ def test_packages_list_prices_sessions_and_validity() -> None:
 def test_dates_times_and_amounts_are_put_into_words() -> None:
     assert "viernes 27 de noviembre a las 19:00" in render(SAMPLES["booked"], business="X")
     assert render(r.OfferSlots(date=FRIDAY, slots=(SLOT,), reason="no_class_at", requested_time="01:00"),
-                  business="X").startswith("No tenemos clase a la 1:00 el viernes 27 de noviembre.")
+                  business="X").startswith("El viernes 27 de noviembre no tenemos clase a la 1:00. Ese día hay lugar")
     assert "por $2,000 MXN" in render(SAMPLES["confirm_purchase"], business="X")
 
 
@@ -85,3 +89,23 @@ def test_media_reply_names_what_was_received() -> None:
 def test_a_followup_comes_after_the_reply() -> None:
     text = render(r.Packages(packages=(PACKAGE,)), business="X", followup=r.ResumeFlow(flow="agendar_cita"))
     assert text.endswith("\n\n¿Seguimos con tu reserva?")
+
+
+@pytest.mark.parametrize("register", ["vos", "usted"])
+@pytest.mark.parametrize("kind", sorted(REPLY_KINDS))
+def test_every_kind_follows_the_customers_register(kind: str, register: Register) -> None:
+    text = render(SAMPLES[kind], business="Estudio Sol", register=register)
+    left = {w for w in re.findall(r"\w+", text.lower()) if w in TU_FORMS}
+    assert not left, f"tú forms in a {register} reply: {left}: {text}"
+    if register == "usted":
+        assert not re.search(r"\b(te|tu|tus)\b", text, re.IGNORECASE), text
+
+
+def test_registers_read_naturally() -> None:
+    ask = r.AskDate()
+    assert render(ask, business="X", register="usted").startswith("¡Con gusto! ¿Qué día le gustaría venir?")
+    summary = SAMPLES["confirm_booking"]
+    assert render(summary, business="X", register="vos").endswith("¿Confirmás?")
+    assert render(summary, business="X", register="usted").endswith("¿Confirma?")
+    assert "Decime su nombre" in render(SAMPLES["choose_package"], business="X", register="vos")
+    assert "Puedo ayudarle" in render(SAMPLES["greeting"], business="X", register="usted")

@@ -18,6 +18,7 @@ from services.actions.adapters.business_api import BusinessApi, BusinessApiError
 from services.actions.adapters.endpoints import Operation
 from services.actions.settings import ActionsSettings
 from services.actions.state import DialogueState
+from services.actions.understanding import ACTS, Answer
 from services.actions.understanding import fold as fold_words
 
 ENTITY_TYPES = ("fecha", "hora", "paquete", "email", "nombre", "referencia")
@@ -64,6 +65,30 @@ class Context:
     def today(self) -> dt.date:
         """The business's date when the message arrived (never the wall clock: replays agree)."""
         return self.event.payload.received_at.astimezone(self.deps.zone).date()
+
+    @cached_property
+    def answer(self) -> Answer | None:
+        """The yes or no NLU heard, alone ("sí porfa") or opening the message ("sí, y …"), if confident."""
+        payload, threshold = self.event.payload, self.deps.confidence_threshold
+        if payload.act is not None and payload.act.confidence >= threshold:
+            return ACTS[payload.act.name]
+        if payload.intent in ACTS and payload.confidence >= threshold:
+            return ACTS[payload.intent]
+        return None
+
+    @cached_property
+    def hora_bare(self) -> bool:
+        """Whether the customer's hour had no part of day ("a las 7"): NLU's `hora` role `bare`.
+        An hour without a role (older NLU) counts as explicit: never read as the other half of the day."""
+        for entity in reversed(self.event.payload.entities):
+            if entity.entity == "hora":
+                return entity.role == "bare"
+        return False
+
+    def recalled(self, entity: str) -> str | None:
+        """The value of `entity` said in an earlier turn and not yet expired (the flow idle time)."""
+        value = self.state.recalled(entity, now=self.event.payload.received_at, idle_s=self.deps.flow_idle_s)
+        return str(value) if value is not None else None
 
     @cached_property
     def entities(self) -> dict[str, str]:
@@ -131,19 +156,24 @@ class Flow(Protocol):
     """A multi-turn task: collects its slots, maybe asks for confirmation, then calls the API."""
 
     name: str
-    extra_yes: tuple[str, ...]
+    verbs: tuple[str, ...]
+    """The flow's own verbs ("cancélala" while cancelling): next to a value they ask for nothing new."""
 
     def extract(self, ctx: Context, slots: Mapping[str, JsonValue], offered: Sequence[Offer],
                 awaiting: str | None) -> dict[str, JsonValue]:
         """The values this message gives the flow, read in the context of what was asked."""
         ...
 
-    def merge(self, slots: Mapping[str, JsonValue], found: Mapping[str, JsonValue]) -> dict[str, JsonValue]:
-        """The slots after this message's values (a correction may drop values that depended on the old one)."""
+    def merge(self, slots: Mapping[str, JsonValue], found: Mapping[str, JsonValue], *,
+              editing: bool = False) -> dict[str, JsonValue]:
+        """The slots after this message's values. A correction may drop values that depended on the old
+        one; `editing` (a summary being changed: "mejor a las 9") keeps the others."""
         ...
 
-    async def step(self, ctx: Context, slots: dict[str, JsonValue], *, not_understood: bool = False) -> Decision:
-        """The next move with these slots: ask for what is missing, confirm, or act."""
+    async def step(self, ctx: Context, slots: dict[str, JsonValue], *, not_understood: bool = False,
+                   edited: bool = False) -> Decision:
+        """The next move with these slots: ask for what is missing, confirm, or act. `edited`: the
+        customer changed a summary, which the next one says."""
         ...
 
     async def confirmed(self, ctx: Context, pending: PendingConfirmation) -> Decision:

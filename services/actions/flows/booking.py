@@ -1,8 +1,14 @@
-"""agendar_cita: day → free times of that day → time → `POST /booking` → the booking code.
+"""agendar_cita: day → free times of that day → time → a summary to confirm → `POST /booking`.
 
-Slots: `fecha` (ISO date), `hora` (HH:MM), `slot_id` (when picked from the times offered),
-`paquete` (optional, recorded on the booking). No confirmation: booking is neither destructive
-nor paying, and the customer can cancel it.
+Slots: `fecha` (ISO date), `hora` (HH:MM) with `hora_bare` (said without a part of day, so it may
+mean the other half of the day), `slot_id` (when picked from the times offered), `paquete`
+(optional: the package named; else the customer's active package, if any, is shown).
+
+Safety first (DESIGN.md section 10): the bot never books a time the customer did not say. An
+explicit time ("a las 8 de la mañana", "20:00") is only itself; a bare hour may be read as the
+other half of the day (`understanding.time_candidates`). When the day has no class at the time
+asked, the bot says so and offers the nearest times; it books nothing without a "sí" to a summary
+naming the class, the day, the time and the package session it uses.
 """
 
 from __future__ import annotations
@@ -16,10 +22,11 @@ from pydantic import JsonValue
 from contracts import ActionOutcome
 from contracts.dialogue import DialogueUpdate, Offer, PendingConfirmation
 from contracts.replies import (
-    Abandoned,
     AlreadyBooked,
+    AskChange,
     AskDate,
     Booked,
+    ConfirmBooking,
     DateInPast,
     NoSlots,
     OfferSlots,
@@ -34,6 +41,7 @@ from services.actions.flows.base import (
     Decision,
     api_failure,
     asking,
+    confirming,
     done,
     failed,
     parse_date,
@@ -42,6 +50,9 @@ from services.actions.flows.base import (
 )
 
 FLOW = "agendar_cita"
+ACTION = "book"
+NEAREST = 3
+"""How many of the nearest times are offered when the day has no class at the time asked."""
 
 
 def slot_offer(slot: Mapping[str, Any]) -> Offer:
@@ -64,9 +75,14 @@ def _int(value: Any) -> int:
         return 0
 
 
+def _minutes(time: str) -> int:
+    hour, _, minute = time.partition(":")
+    return int(hour) * 60 + int(minute or 0)
+
+
 class BookingFlow:
     name = FLOW
-    extra_yes: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = ()
 
     def extract(self, ctx: Context, slots: Mapping[str, JsonValue], offered: Sequence[Offer],
                 awaiting: str | None) -> dict[str, JsonValue]:
@@ -74,151 +90,234 @@ class BookingFlow:
         entities = ctx.entities
         if "fecha" in entities:
             found["fecha"] = entities["fecha"]
+        elif not slots.get("fecha") and awaiting is None and (recalled := ctx.recalled("fecha")):
+            found["fecha"] = recalled  # "¿qué clases hay el jueves?" → "anótame a las 6"
         if "paquete" in entities:
             found["paquete"] = entities["paquete"]
-        same_day = "fecha" not in found or found["fecha"] == slots.get("fecha")
-        slot_offers = [o for o in offered if o.kind == "slot"]
-        if same_day and slot_offers:
-            picked = understanding.choose(slot_offers, ctx.text, kind="slot", hora=entities.get("hora"))
+        hora, bare = entities.get("hora"), ctx.hora_bare
+        if hora is None and awaiting in ("hora", "change") and (hour := understanding.bare_hour(ctx.text)) is not None:
+            hora, bare = f"{hour:02d}:00", True
+        if hora is None and slots.get("hora") and (moved := understanding.with_part_of_day(str(slots["hora"]),
+                                                                                           ctx.text)):
+            hora, bare = moved, False  # "de la mañana" after "a las 7": 07:00, said explicitly
+        day = found.get("fecha", slots.get("fecha"))
+        slot_offers = [o for o in offered if o.kind == "slot" and (day is None or o.data.get("date") == day)]
+        if slot_offers:
+            picked = understanding.choose(slot_offers, ctx.text, kind="slot", hora=hora, bare=bare)
+            if picked is None and hora is None and ctx.answer == "yes" and len(slot_offers) == 1:
+                picked = slot_offers[0]  # "sí" to the one time offered
             if picked is not None:
-                found.update(hora=str(picked.data.get("time")), slot_id=picked.ref)
-                if "fecha" not in found and slots.get("fecha") is None:
-                    found["fecha"] = str(picked.data.get("date"))
+                found.update(fecha=str(picked.data.get("date")), hora=str(picked.data.get("time")), hora_bare=False,
+                             slot_id=picked.ref)
                 return found
-        if "hora" in entities:
-            found["hora"] = entities["hora"]
-        elif awaiting == "hora" and (hour := understanding.bare_hour(ctx.text)) is not None:
-            found["hora"] = f"{hour:02d}:00"
+        if hora is not None:
+            found.update(hora=hora, hora_bare=bare)
         return found
 
-    def merge(self, slots: Mapping[str, JsonValue], found: Mapping[str, JsonValue]) -> dict[str, JsonValue]:
-        """A new day drops the time chosen for the old one, unless the message gives a time too."""
+    def merge(self, slots: Mapping[str, JsonValue], found: Mapping[str, JsonValue], *,
+              editing: bool = False) -> dict[str, JsonValue]:
+        """A new day drops the time chosen for the old one, unless the message gives a time too or a
+        summary is being edited ("mejor el jueves": the same time, another day)."""
         merged = dict(slots)
-        if "fecha" in found and slots.get("fecha") not in (None, found["fecha"]) and "hora" not in found:
-            merged = without(merged, "hora", "slot_id")
+        said = found.get("hora")
+        if editing and said and found.get("hora_bare") and slots.get("hora") in understanding.time_candidates(
+                str(said), bare=True):
+            found = without(found, "hora", "hora_bare")  # "sí, a las 7" to a summary at 19:00: no change
+        new_day = "fecha" in found and slots.get("fecha") not in (None, found["fecha"])
+        if new_day and "hora" not in found:
+            merged = without(merged, "slot_id") if editing else without(merged, "hora", "hora_bare", "slot_id")
         if "hora" in found and "slot_id" not in found:
             merged = without(merged, "slot_id")
         return {**merged, **found}
 
-    async def step(self, ctx: Context, slots: dict[str, JsonValue], *, not_understood: bool = False) -> Decision:
+    async def step(self, ctx: Context, slots: dict[str, JsonValue], *, not_understood: bool = False,
+                   edited: bool = False) -> Decision:
         fecha = parse_date(slots.get("fecha"))
+        hora = str(slots["hora"]) if slots.get("hora") else None
         if fecha is None:
-            hora = slots.get("hora")
-            return asking("ask_date", AskDate(not_understood=not_understood, time=str(hora) if hora else None),
+            return asking("ask_date", AskDate(not_understood=not_understood, time=hora),
                           _dialogue(without(slots, "fecha", "slot_id"), "fecha"))
         if fecha < ctx.today:
             return asking("ask_date", DateInPast(date=fecha), _dialogue(without(slots, "fecha", "slot_id"), "fecha"))
         try:
             day_slots: list[dict[str, Any]] = await ctx.call(Operation.LIST_SLOTS, {"date": fecha.isoformat()})
         except BusinessApiError as error:
-            return api_failure("list_slots", error, dialogue=_dialogue(slots, "hora" if "hora" not in slots
-                                                                         else "fecha"))
+            return api_failure("list_slots", error, dialogue=_dialogue(slots, "hora" if hora is None else "fecha"))
         free = [slot for slot in day_slots if _int(slot.get("available")) > 0]
-        hora = slots.get("hora")
-        if hora is not None:
-            wanted = _find(day_slots, str(hora), slots.get("slot_id"))
-            if wanted is not None and _int(wanted.get("available")) > 0:
-                return await self._book(ctx, slots, wanted, day_slots)
-            if wanted is not None:
-                return _full(slots, fecha, str(hora), free)
-        if not free:
-            return _no_slots(slots, fecha)
-        reason: Literal["no_class_at"] | None = "no_class_at" if hora is not None else None
-        return _offer(without(slots, "hora", "slot_id"), fecha, free, reason=reason,
-                      requested_time=str(hora) if hora else None, not_understood=not_understood)
+        if hora is None:
+            if not free:
+                return _no_slots(slots, fecha)
+            return _offer(slots, fecha, free, not_understood=not_understood)
+        wanted = _find(day_slots, hora, bool(slots.get("hora_bare")), slots.get("slot_id"))
+        if wanted is None:
+            if not free:
+                return _no_slots(slots, fecha)
+            return _offer(slots, fecha, _nearest(free, hora), reason="no_class_at", requested_time=hora, nearest=True)
+        if _int(wanted.get("available")) <= 0:
+            return _full(slots, fecha, str(wanted.get("time")), free)
+        return await _summary(ctx, slots, wanted, edited=edited, not_understood=not_understood)
 
-    async def _book(self, ctx: Context, slots: dict[str, JsonValue], slot: Mapping[str, Any],
-                    day_slots: list[dict[str, Any]]) -> Decision:
-        params: dict[str, Any] = {"slot_id": slot.get("id"), "date": slot.get("date"), "time": slot.get("time")}
-        package = slots.get("paquete")
-        if package:
-            params["package_id"] = await _package_id(ctx, str(package))
-        fecha = parse_date(slot.get("date")) or ctx.today
+    async def confirmed(self, ctx: Context, pending: PendingConfirmation) -> Decision:
+        params = pending.params
+        fecha = parse_date(params.get("date")) or ctx.today
+        request: dict[str, Any] = {key: params[key] for key in ("slot_id", "date", "time", "package_id")
+                                   if params.get(key) is not None}
+        slots = _slots_of(params)
         try:
-            booking: dict[str, Any] = await ctx.call(Operation.BOOK, params, idempotent_action="book")
+            booking: dict[str, Any] = await ctx.call(Operation.BOOK, request, idempotent_action="book")
         except BusinessApiError as error:
+            time = str(params.get("time"))
             if error.code == "slot_full":
-                return await self._after_full(ctx, slots, fecha, str(slot.get("time")), error)
+                return await self._after_full(ctx, slots, fecha, time, error)
             if error.code == "already_booked":
-                return failed("book", error, done("book", AlreadyBooked(date=fecha, time=str(slot.get("time")))))
+                return failed(ACTION, error, done(ACTION, AlreadyBooked(date=fecha, time=time)))
             if error.code in ("slot_in_past", "no_such_slot"):
-                others = [s for s in day_slots if s.get("id") != slot.get("id") and _int(s.get("available")) > 0]
-                if others:
-                    return failed("book", error, _offer(without(slots, "hora", "slot_id"), fecha, others,
-                                                        reason="started", requested_time=str(slot.get("time"))))
-                return failed("book", error, _no_slots(slots, fecha))
-            return api_failure("book", error, dialogue=_dialogue(slots, "hora"))
-        return done("book", Booked(code=str(booking.get("code") or "") or None,
+                return failed(ACTION, error, await self._others(ctx, slots, fecha, time))
+            return api_failure(ACTION, error, dialogue=_dialogue(slots, "confirmation", pending=pending))
+        package = params.get("package")
+        return done(ACTION, Booked(code=str(booking.get("code") or "") or None,
                                    date=parse_date(booking.get("date")) or fecha,
-                                   time=str(booking.get("time") or slot.get("time")),
-                                   class_name=str(booking.get("class_name") or ""),
+                                   time=str(booking.get("time") or params.get("time")),
+                                   class_name=str(booking.get("class_name") or params.get("class_name") or ""),
                                    package=str(package) if package else None))
 
     async def _after_full(self, ctx: Context, slots: dict[str, JsonValue], fecha: dt.date, hora: str,
                           error: BusinessApiError) -> Decision:
-        """Someone took the last place between the listing and the booking: offer the other times."""
+        """Someone took the last place between the summary and the "sí": offer the other times."""
         try:
             day_slots: list[dict[str, Any]] = await ctx.call(Operation.LIST_SLOTS, {"date": fecha.isoformat()})
         except BusinessApiError:
             day_slots = []
         free = [s for s in day_slots if _int(s.get("available")) > 0 and s.get("time") != hora]
-        return failed("book", error, _full(slots, fecha, hora, free))
+        return failed(ACTION, error, _full(slots, fecha, hora, free))
 
-    async def confirmed(self, ctx: Context, pending: PendingConfirmation) -> Decision:
-        return await self.step(ctx, dict(pending.params))
+    async def _others(self, ctx: Context, slots: dict[str, JsonValue], fecha: dt.date, hora: str) -> Decision:
+        """The class can no longer be booked (it started, or it is gone): the day's other times."""
+        try:
+            day_slots: list[dict[str, Any]] = await ctx.call(Operation.LIST_SLOTS, {"date": fecha.isoformat()})
+        except BusinessApiError:
+            day_slots = []
+        others = [s for s in day_slots if s.get("time") != hora and _int(s.get("available")) > 0]
+        if not others:
+            return _no_slots(slots, fecha)
+        return _offer(slots, fecha, others, reason="started", requested_time=hora)
 
     def reconfirm(self, ctx: Context, pending: PendingConfirmation) -> Decision:
-        return asking("ask_date", AskDate(not_understood=True), _dialogue({}, "fecha"))
+        return _confirm(_slots_of(pending.params), pending, not_understood=True)
 
     def declined(self, ctx: Context, pending: PendingConfirmation) -> Decision:
-        return Decision("abandon", ActionOutcome.CANCELLED, Abandoned(flow=FLOW), DialogueUpdate())
+        """A "no" to the summary keeps what was said and asks what to change (not starting over)."""
+        params = pending.params
+        reply = AskChange(date=parse_date(params.get("date")),
+                          time=str(params["time"]) if params.get("time") else None)
+        return Decision("ask_change", ActionOutcome.NEEDS_INPUT, reply, _dialogue(_slots_of(params), "change"))
 
 
-def _dialogue(slots: Mapping[str, JsonValue], awaiting: str, offered: Sequence[Offer] = ()) -> DialogueUpdate:
-    return DialogueUpdate(flow=FLOW, slots=dict(slots), awaiting=awaiting, offered=tuple(offered))
+def _dialogue(slots: Mapping[str, JsonValue], awaiting: str, offered: Sequence[Offer] = (), *,
+              pending: PendingConfirmation | None = None) -> DialogueUpdate:
+    return DialogueUpdate(flow=FLOW, slots=dict(slots), awaiting=awaiting, offered=tuple(offered), pending=pending)
 
 
-def _find(day_slots: Sequence[Mapping[str, Any]], hora: str, slot_id: JsonValue) -> Mapping[str, Any] | None:
+def _slots_of(params: Mapping[str, JsonValue]) -> dict[str, JsonValue]:
+    """The flow's slots back from a pending booking."""
+    slots: dict[str, JsonValue] = {"fecha": params.get("date"), "hora": params.get("time"), "hora_bare": False,
+                                   "slot_id": params.get("slot_id")}
+    if params.get("package") and params.get("named_package"):
+        slots["paquete"] = params["package"]
+    return {key: value for key, value in slots.items() if value is not None}
+
+
+def _find(day_slots: Sequence[Mapping[str, Any]], hora: str, bare: bool,
+          slot_id: JsonValue) -> Mapping[str, Any] | None:
+    """The day's class the customer means: the one picked, else the one at the time said (a bare hour
+    may be the other half of the day; an explicit one is only itself). Free ones first."""
     if slot_id is not None:
         by_id = [s for s in day_slots if str(s.get("id")) == str(slot_id)]
         if by_id:
             return by_id[0]
-    at_time = [s for s in day_slots if str(s.get("time", "")).zfill(5) == hora.zfill(5)]
-    if not at_time and int(hora.split(":")[0]) < 12:  # "a las 7" when only 19:00 exists
-        other = f"{int(hora.split(':')[0]) + 12:02d}:{hora.split(':')[1] if ':' in hora else '00'}"
-        at_time = [s for s in day_slots if str(s.get("time", "")).zfill(5) == other]
+    time = understanding.at_time([str(s.get("time", "")) for s in day_slots],
+                                 understanding.time_candidates(hora, bare=bare))
+    at_time = [s for s in day_slots if str(s.get("time", "")).zfill(5) == time]
     free = [s for s in at_time if _int(s.get("available")) > 0]
     candidates = free or at_time
     return candidates[0] if candidates else None
 
 
+def _nearest(free: Sequence[Mapping[str, Any]], hora: str) -> list[Mapping[str, Any]]:
+    """The `NEAREST` free classes closest to the time asked, in the day's order."""
+    closest = sorted(free, key=lambda s: (abs(_minutes(str(s.get("time"))) - _minutes(hora)), str(s.get("time"))))
+    return sorted(closest[:NEAREST], key=lambda s: str(s.get("time")))
+
+
+async def _summary(ctx: Context, slots: dict[str, JsonValue], slot: Mapping[str, Any], *, edited: bool,
+                   not_understood: bool) -> Decision:
+    """Everything is known: the booking in one sentence, waiting for a yes."""
+    fecha = parse_date(slot.get("date")) or ctx.today
+    params: dict[str, JsonValue] = {"slot_id": str(slot.get("id")), "date": fecha.isoformat(),
+                                    "time": str(slot.get("time")), "class_name": str(slot.get("class_name") or "")}
+    named = slots.get("paquete")
+    package = await _named_package(ctx, str(named)) if named else await _active_package(ctx, fecha)
+    if package is not None:
+        params.update(package_id=package[0], package=package[1], named_package=bool(named))
+    merged = {**slots, "fecha": params["date"], "hora": params["time"], "hora_bare": False,
+              "slot_id": params["slot_id"]}
+    pending = PendingConfirmation(action=ACTION, params=params)
+    return _confirm(merged, pending, edited=edited, not_understood=not_understood)
+
+
+def _confirm(slots: Mapping[str, JsonValue], pending: PendingConfirmation, *, edited: bool = False,
+             not_understood: bool = False) -> Decision:
+    params = pending.params
+    package = params.get("package")
+    reply = ConfirmBooking(date=str(params.get("date")), time=str(params.get("time")),
+                           class_name=str(params.get("class_name") or ""), package=str(package) if package else None,
+                           changed=edited, not_understood=not_understood)
+    return confirming("confirm_booking", reply, _dialogue(slots, "confirmation", pending=pending))
+
+
 def _offer(slots: Mapping[str, JsonValue], fecha: dt.date, free: Sequence[Mapping[str, Any]], *,
            reason: Literal["no_class_at", "started"] | None = None, requested_time: str | None = None,
-           not_understood: bool = False) -> Decision:
+           nearest: bool = False, not_understood: bool = False) -> Decision:
     reply = OfferSlots(date=fecha, slots=tuple(slot_info(s) for s in free), reason=reason,
-                       requested_time=requested_time, not_understood=not_understood)
-    return asking("offer_slots", reply, _dialogue(slots, "hora", [slot_offer(s) for s in free]))
+                       requested_time=requested_time, nearest=nearest, not_understood=not_understood)
+    kept = without(slots, "hora", "hora_bare", "slot_id")
+    return asking("offer_slots", reply, _dialogue(kept, "hora", [slot_offer(s) for s in free]))
 
 
 def _no_slots(slots: Mapping[str, JsonValue], fecha: dt.date) -> Decision:
-    return asking("no_slots", NoSlots(date=fecha), _dialogue(without(slots, "fecha", "hora", "slot_id"), "fecha"))
+    return asking("no_slots", NoSlots(date=fecha), _dialogue(without(slots, "fecha", "slot_id"), "fecha"))
 
 
 def _full(slots: Mapping[str, JsonValue], fecha: dt.date, hora: str, free: Sequence[Mapping[str, Any]]) -> Decision:
-    awaiting = "hora" if free else "fecha"
-    kept = without(slots, "hora", "slot_id") if free else without(slots, "fecha", "hora", "slot_id")
-    reply = SlotFull(date=fecha, requested_time=hora, slots=tuple(slot_info(s) for s in free))
-    return asking("slot_full", reply, _dialogue(kept, awaiting, [slot_offer(s) for s in free]))
+    others = [s for s in free if s.get("time") != hora]
+    awaiting = "hora" if others else "fecha"
+    kept = without(slots, "hora", "hora_bare", "slot_id") if others else without(slots, "fecha", "hora",
+                                                                                  "hora_bare", "slot_id")
+    reply = SlotFull(date=fecha, requested_time=hora, slots=tuple(slot_info(s) for s in others))
+    return asking("slot_full", reply, _dialogue(kept, awaiting, [slot_offer(s) for s in others]))
 
 
-async def _package_id(ctx: Context, name: str) -> str:
-    """The id of the package the customer named; the name itself if the catalogue cannot say."""
+async def _named_package(ctx: Context, name: str) -> tuple[str, str] | None:
+    """(id, name) of the package the customer named; the name alone if the catalogue cannot say."""
     try:
         packages: list[dict[str, Any]] = await ctx.call(Operation.LIST_PACKAGES)
     except BusinessApiError:
-        return name
+        return name, name
     for package in packages:
         if str(package.get("name", "")).lower() == name.lower() or str(package.get("id")) == name:
-            return str(package.get("id"))
-    return name
+            return str(package.get("id")), str(package.get("name"))
+    return name, name
 
+
+async def _active_package(ctx: Context, day: dt.date) -> tuple[str, str] | None:
+    """(id, name) of the customer's paid package still valid on `day`, newest first; None when there is
+    none or the history cannot be read (the summary then names no package)."""
+    try:
+        purchases: list[dict[str, Any]] = await ctx.call(Operation.PURCHASE_HISTORY)
+    except BusinessApiError:
+        return None
+    for purchase in purchases:
+        valid_until = parse_date(purchase.get("valid_until"))
+        if purchase.get("status") == "paid" and (valid_until is None or valid_until >= day):
+            return str(purchase.get("package_id")), str(purchase.get("package_name") or purchase.get("package_id"))
+    return None

@@ -57,7 +57,7 @@ def booking_info(booking: Mapping[str, Any]) -> BookingInfo:
 
 class CancellationFlow:
     name = FLOW
-    extra_yes: tuple[str, ...] = ("cancela", "cancelala", "cancelalo", "cancelar", "cancelarla", "cancelo",
+    verbs: tuple[str, ...] = ("cancela", "cancelala", "cancelalo", "cancelar", "cancelarla", "cancelo",
                                   "hazlo", "cancelamela")
 
     def extract(self, ctx: Context, slots: Mapping[str, JsonValue], offered: Sequence[Offer],
@@ -68,16 +68,21 @@ class CancellationFlow:
         bookings = [o for o in offered if o.kind == "booking"]
         if bookings:
             picked = understanding.choose(bookings, ctx.text, kind="booking", hora=entities.get("hora"),
-                                          fecha=entities.get("fecha"))
+                                          bare=ctx.hora_bare, fecha=entities.get("fecha"))
             if picked is not None:
                 return {"code": picked.ref}
-        return {name: entities[name] for name in ("fecha", "hora") if name in entities}
+        found: dict[str, JsonValue] = {name: entities[name] for name in ("fecha", "hora") if name in entities}
+        if "hora" in found:
+            found["hora_bare"] = ctx.hora_bare
+        return found
 
-    def merge(self, slots: Mapping[str, JsonValue], found: Mapping[str, JsonValue]) -> dict[str, JsonValue]:
+    def merge(self, slots: Mapping[str, JsonValue], found: Mapping[str, JsonValue], *,
+              editing: bool = False) -> dict[str, JsonValue]:
         """A new reference, day or time replaces the previous way of pointing at a booking."""
         return dict(found) if found else dict(slots)
 
-    async def step(self, ctx: Context, slots: dict[str, JsonValue], *, not_understood: bool = False) -> Decision:
+    async def step(self, ctx: Context, slots: dict[str, JsonValue], *, not_understood: bool = False,
+                   edited: bool = False) -> Decision:
         try:
             bookings: list[dict[str, Any]] = await ctx.call(Operation.LIST_BOOKINGS)
         except BusinessApiError as error:
@@ -86,7 +91,7 @@ class CancellationFlow:
         if not bookings:
             return Decision("list_bookings", ActionOutcome.ANSWERED, NoBookings(), DialogueUpdate())
         criteria = {key: slots[key] for key in ("code", "fecha", "hora") if slots.get(key) is not None}
-        candidates = [b for b in bookings if _matches(b, criteria)]
+        candidates = [b for b in bookings if _matches(b, criteria, bare=bool(slots.get("hora_bare")))]
         if len(candidates) == 1 and (criteria or len(bookings) == 1):
             return _confirm(candidates[0], not_understood=not_understood)
         reason = "no_match" if criteria and not candidates else None
@@ -125,7 +130,7 @@ class CancellationFlow:
                         DialogueUpdate())
 
 
-def _matches(booking: Mapping[str, Any], criteria: Mapping[str, JsonValue]) -> bool:
+def _matches(booking: Mapping[str, Any], criteria: Mapping[str, JsonValue], *, bare: bool) -> bool:
     code = criteria.get("code")
     if code is not None and str(booking.get("code", "")).upper() != str(code).upper():
         return False
@@ -133,11 +138,8 @@ def _matches(booking: Mapping[str, Any], criteria: Mapping[str, JsonValue]) -> b
         return False
     hora = criteria.get("hora")
     if hora is not None:
-        time = str(booking.get("time", ""))
-        hour, _, minute = str(hora).partition(":")
-        other = f"{(int(hour) + 12) % 24:02d}:{minute}"
-        if time != hora and (int(hour) >= 12 or time != other):
-            return False
+        time = str(booking.get("time", "")).zfill(5)
+        return time in understanding.time_candidates(str(hora), bare=bare)
     return True
 
 

@@ -11,13 +11,12 @@ from typing import Any, cast
 
 from pydantic import JsonValue
 
-from contracts import ActionOutcome
 from contracts.dialogue import DialogueUpdate, Offer, PendingConfirmation
 from contracts.replies import (
-    Abandoned,
     AskEmail,
     AskName,
     AskProfileField,
+    ConfirmProfile,
     EmailProblem,
     InvalidEmail,
     InvalidName,
@@ -28,9 +27,10 @@ from contracts.replies import (
 from services.actions import understanding
 from services.actions.adapters.business_api import BusinessApiError
 from services.actions.adapters.endpoints import Operation
-from services.actions.flows.base import Context, Decision, api_failure, asking, done, failed, without
+from services.actions.flows.base import Context, Decision, api_failure, asking, confirming, done, failed, without
 
 FLOW = "actualizar_perfil"
+ACTION = "update_profile"
 FIELDS = {"email": "email", "nombre": "name"}  # slot → the API's field
 FREE_TEXT = frozenset({"email", "nombre"})
 """Slots whose value is whatever the customer types when asked (NLU cannot label a bare name)."""
@@ -38,7 +38,7 @@ FREE_TEXT = frozenset({"email", "nombre"})
 
 class ProfileFlow:
     name = FLOW
-    extra_yes: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = ()
 
     def extract(self, ctx: Context, slots: Mapping[str, JsonValue], offered: Sequence[Offer],
                 awaiting: str | None) -> dict[str, JsonValue]:
@@ -49,7 +49,7 @@ class ProfileFlow:
             return {"campo": "nombre", "nombre": entities["nombre"]}
         if awaiting == "email" and (typed := understanding.email_candidate(ctx.text)) is not None:
             return {"email": typed}
-        if awaiting == "nombre" and not _other_request(ctx) and not _answer_or_abandon(ctx.text) \
+        if awaiting == "nombre" and not _other_request(ctx) and ctx.answer is None \
                 and (name := understanding.name_candidate(ctx.text)):
             return {"nombre": name}
         field = understanding.profile_field_in(ctx.text)
@@ -57,12 +57,14 @@ class ProfileFlow:
             field = {1: "email", 2: "nombre"}.get(understanding.ordinal(ctx.text) or 0)
         return {"campo": field} if field else {}
 
-    def merge(self, slots: Mapping[str, JsonValue], found: Mapping[str, JsonValue]) -> dict[str, JsonValue]:
+    def merge(self, slots: Mapping[str, JsonValue], found: Mapping[str, JsonValue], *,
+              editing: bool = False) -> dict[str, JsonValue]:
         if "campo" in found and found["campo"] != slots.get("campo"):
             return dict(found)
         return {**slots, **found}
 
-    async def step(self, ctx: Context, slots: dict[str, JsonValue], *, not_understood: bool = False) -> Decision:
+    async def step(self, ctx: Context, slots: dict[str, JsonValue], *, not_understood: bool = False,
+                   edited: bool = False) -> Decision:
         asked = slots.get("campo")
         if asked != "email" and asked != "nombre":
             return asking("ask_profile_field", AskProfileField(not_understood=not_understood),
@@ -75,15 +77,8 @@ class ProfileFlow:
         problem = (understanding.email_problem(value) if field == "email" else understanding.name_problem(value))
         if problem is not None:
             return _invalid(field, value, problem, slots)
-        try:
-            client: dict[str, Any] = await ctx.call(Operation.UPDATE_PROFILE, {FIELDS[field]: value})
-        except BusinessApiError as error:
-            if error.code in ("invalid_email", "invalid_name"):
-                return failed("update_profile", error, _invalid(field, value, "rejected", slots))
-            return api_failure("update_profile", error,
-                               dialogue=DialogueUpdate(flow=FLOW, slots=slots, awaiting=field))
-        saved = client.get(FIELDS[field], value) if isinstance(client, dict) else value
-        return done("update_profile", ProfileUpdated(field=field, value=str(saved)))
+        pending = PendingConfirmation(action=ACTION, params={"campo": field, field: value})
+        return _confirm(pending, not_understood=not_understood)
 
     async def _ask(self, ctx: Context, field: ProfileField, slots: Mapping[str, JsonValue], *,
                    not_understood: bool) -> Decision:
@@ -99,25 +94,40 @@ class ProfileFlow:
         return asking(reply.kind, reply, DialogueUpdate(flow=FLOW, slots=dict(slots), awaiting=field))
 
     async def confirmed(self, ctx: Context, pending: PendingConfirmation) -> Decision:
-        return await self.step(ctx, dict(pending.params))
+        field: ProfileField = "email" if pending.params.get("campo") == "email" else "nombre"
+        value = str(pending.params.get(field))
+        slots = dict(pending.params)
+        try:
+            client: dict[str, Any] = await ctx.call(Operation.UPDATE_PROFILE, {FIELDS[field]: value})
+        except BusinessApiError as error:
+            if error.code in ("invalid_email", "invalid_name"):
+                return failed(ACTION, error, _invalid(field, value, "rejected", slots))
+            return api_failure(ACTION, error, dialogue=DialogueUpdate(flow=FLOW, slots=slots, awaiting="confirmation",
+                                                                      pending=pending))
+        saved = client.get(FIELDS[field], value) if isinstance(client, dict) else value
+        return done(ACTION, ProfileUpdated(field=field, value=str(saved)))
 
     def reconfirm(self, ctx: Context, pending: PendingConfirmation) -> Decision:
-        return asking("ask_profile_field", AskProfileField(not_understood=True),
-                      DialogueUpdate(flow=FLOW, awaiting="campo"))
+        return _confirm(pending, not_understood=True)
 
     def declined(self, ctx: Context, pending: PendingConfirmation) -> Decision:
-        return Decision("abandon", ActionOutcome.CANCELLED, Abandoned(flow=FLOW), DialogueUpdate())
+        """A "no" to the new value asks for the right one (the field stays chosen)."""
+        field = str(pending.params.get("campo"))
+        reply = AskEmail() if field == "email" else AskName()
+        return asking(reply.kind, reply, DialogueUpdate(flow=FLOW, slots={"campo": field}, awaiting=field))
+
+
+def _confirm(pending: PendingConfirmation, *, not_understood: bool = False) -> Decision:
+    field: ProfileField = "email" if pending.params.get("campo") == "email" else "nombre"
+    reply = ConfirmProfile(field=field, value=str(pending.params.get(field)), not_understood=not_understood)
+    return confirming("confirm_profile", reply, DialogueUpdate(flow=FLOW, slots=dict(pending.params),
+                                                               awaiting="confirmation", pending=pending))
 
 
 def _invalid(field: ProfileField, value: str, reason: str, slots: Mapping[str, JsonValue]) -> Decision:
     reply = (InvalidEmail(value=value, reason=cast(EmailProblem, reason)) if field == "email"
              else InvalidName(value=value, reason=cast(NameProblem, reason)))
     return asking(reply.kind, reply, DialogueUpdate(flow=FLOW, slots=without(slots, field), awaiting=field))
-
-
-def _answer_or_abandon(text: str) -> bool:
-    """"no", "olvídalo", "ok" are replies, not names."""
-    return understanding.is_abandon(text) or understanding.yes_or_no(text) is not None
 
 
 def _other_request(ctx: Context) -> bool:

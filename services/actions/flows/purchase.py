@@ -19,6 +19,8 @@ from services.actions.flows.base import Context, Decision, api_failure, asking, 
 
 FLOW = "pagar_servicio"
 ACTION = "purchase_package"
+CURRENT = "__current__"
+"""The `paquete` slot while it means "the package the customer has" ("el mismo", "renuévamelo")."""
 
 
 def package_offer(package: Mapping[str, Any]) -> Offer:
@@ -29,7 +31,7 @@ def package_offer(package: Mapping[str, Any]) -> Offer:
 
 class PurchaseFlow:
     name = FLOW
-    extra_yes: tuple[str, ...] = ("compralo", "comprar", "compro", "pagar", "pago", "pagalo", "quiero", "lo",
+    verbs: tuple[str, ...] = ("compralo", "comprar", "compro", "pagar", "pago", "pagalo", "quiero", "lo",
                                   "la", "comprarlo")
 
     def extract(self, ctx: Context, slots: Mapping[str, JsonValue], offered: Sequence[Offer],
@@ -38,14 +40,24 @@ class PurchaseFlow:
             return {"paquete": ctx.entities["paquete"]}
         packages = [o for o in offered if o.kind == "package"]
         picked = understanding.choose(packages, ctx.text, kind="package") if packages else None
-        return {"paquete": picked.label} if picked is not None else {}
+        if picked is not None:
+            return {"paquete": picked.label}
+        if understanding.means_the_same(ctx.text):
+            return {"paquete": ctx.recalled("paquete") or CURRENT}  # "el mismo": discussed, else the one held
+        if not slots.get("paquete") and awaiting is None and (recalled := ctx.recalled("paquete")):
+            return {"paquete": recalled}  # "¿y el mensual?" → "ese me lo llevo"
+        return {}
 
-    def merge(self, slots: Mapping[str, JsonValue], found: Mapping[str, JsonValue]) -> dict[str, JsonValue]:
+    def merge(self, slots: Mapping[str, JsonValue], found: Mapping[str, JsonValue], *,
+              editing: bool = False) -> dict[str, JsonValue]:
         return {**slots, **found}
 
-    async def step(self, ctx: Context, slots: dict[str, JsonValue], *, not_understood: bool = False) -> Decision:
+    async def step(self, ctx: Context, slots: dict[str, JsonValue], *, not_understood: bool = False,
+                   edited: bool = False) -> Decision:
         try:
             packages: list[dict[str, Any]] = await ctx.call(Operation.LIST_PACKAGES)
+            if slots.get("paquete") == CURRENT:
+                slots = {**slots, "paquete": await _current_package(ctx)}
         except BusinessApiError as error:
             return api_failure("list_packages", error,
                                dialogue=DialogueUpdate(flow=FLOW, slots=slots, awaiting="paquete"))
@@ -112,3 +124,10 @@ def _confirm_pending(pending: PendingConfirmation, *, not_understood: bool = Fal
     return confirming("confirm_purchase", ConfirmPurchase(package=info, not_understood=not_understood),
                       DialogueUpdate(flow=FLOW, slots={"paquete": params.get("package")}, awaiting="confirmation",
                                      pending=pending))
+
+
+async def _current_package(ctx: Context) -> JsonValue:
+    """The name of the customer's newest paid package, or None (then the catalogue is offered)."""
+    purchases: list[dict[str, Any]] = await ctx.call(Operation.PURCHASE_HISTORY)
+    paid = [p for p in purchases if p.get("status") == "paid"]
+    return str(paid[0].get("package_name") or paid[0].get("package_id")) if paid else None

@@ -22,7 +22,7 @@ SCHEDULE_DAYS = 7
 async def packages(ctx: Context) -> Decision:
     try:
         items: list[dict[str, Any]] = await ctx.call(Operation.LIST_PACKAGES)
-        reply = Packages(packages=tuple(package_info(p) for p in items))
+        reply = Packages(packages=tuple(package_info(p) for p in items), asked=ctx.entities.get("paquete"))
     except BusinessApiError as error:
         return api_failure("list_packages", error, dialogue=DialogueUpdate())
     return Decision("list_packages", ActionOutcome.SUCCEEDED, reply,

@@ -72,6 +72,7 @@ class _WireEntity(_Wire):
     end: int | None = None
     confidence_entity: float | None = None
     extractor: str | None = None
+    role: str | None = None
 
 
 class _WireParse(_Wire):
@@ -104,6 +105,7 @@ def parse_rasa_response(body: Any, text: str) -> ParseResult:
             end=e.end,
             confidence_entity=e.confidence_entity,
             extractor=e.extractor or "rasa",
+            role=e.role,
         )
         for e in wire.entities
         if e.start is not None and e.end is not None

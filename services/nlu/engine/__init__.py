@@ -7,6 +7,7 @@ result = engine.parse("quiero el pack de 10 para mañana a las 5", reference_tim
 from .engine import (
     DEFAULT_DATA_PATH,
     DEMO_CATALOGUE,
+    DialogueActPrediction,
     EngineConfig,
     EntityPrediction,
     IntentPrediction,
@@ -18,6 +19,7 @@ from .errors import EmptyText, InvalidConfig, NaiveReferenceTime, NluError, Trai
 __all__ = [
     "DEFAULT_DATA_PATH",
     "DEMO_CATALOGUE",
+    "DialogueActPrediction",
     "EmptyText",
     "EngineConfig",
     "EntityPrediction",

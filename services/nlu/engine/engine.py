@@ -7,13 +7,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 
+from .acts import ACTS, HEAD_MIN_CONFIDENCE, REST_MIN_CONFIDENCE, ActName, leading_clause
 from .classifier import IntentClassifier
-from .entities import PACKAGE_EXTRACTOR, Entity, EntityExtractor
+from .entities import PACKAGE_EXTRACTOR, PATTERN_EXTRACTOR, Entity, EntityExtractor
 from .errors import EmptyText, InvalidConfig, NaiveReferenceTime
+from .identifiers import WEAK_NAME_CONFIDENCE
 from .packages import WEAK_CONFIDENCE, PackageMatcher
 from .training_data import load_training_data
 
@@ -21,6 +24,10 @@ DEFAULT_DATA_PATH = Path(__file__).resolve().parent.parent / "data" / "nlu.yml"
 DEMO_CATALOGUE: tuple[str, ...] = ("Clase suelta", "Pack 5 clases", "Pack 10 clases", "Mensualidad ilimitada")
 # Intents for which a weak package cue ("una clase") is still read as a package.
 PACKAGE_INTENTS = frozenset({"consultar_paquetes", "pagar_servicio"})
+# Intents for which a weak name cue ("cámbialo a Ximena") is still read as a name.
+NAME_INTENTS = frozenset({"actualizar_perfil"})
+# What may follow a yes or a no without being a request: "sí, y muchas gracias" stays a yes.
+NOT_REQUESTS = frozenset({"agradecer", "saludo", "despedida", "fuera_de_alcance"})
 # Intents whose open date references ("el lunes", "el 20/11") point to the past.
 PAST_INTENTS = frozenset({"consultar_historial"})
 RANKING_LENGTH = 10
@@ -61,15 +68,41 @@ class EntityPrediction(_Frozen):
     end: int
     confidence_entity: float | None = None
     extractor: str
+    role: str | None = None  # Rasa's entity role; `hora`: "bare" or "explicit"
+
+    @model_serializer(mode="wrap")
+    def _without_absent_role(self, serialize: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Like Rasa, an entity without a role has no `role` key."""
+        body: dict[str, Any] = serialize(self)
+        if self.role is None:
+            body.pop("role", None)
+        return body
+
+
+class DialogueActPrediction(_Frozen):
+    """A yes or a no: the whole message (`end` is its length) or its opening clause (`end` is where it ends)."""
+
+    name: ActName
+    confidence: float
+    end: int
 
 
 class ParseResult(_Frozen):
-    """Same fields as Rasa's `POST /model/parse` response."""
+    """Same fields as Rasa's `POST /model/parse` response, plus `dialogue_act` when there is one."""
 
     text: str
     intent: IntentPrediction
     intent_ranking: tuple[IntentPrediction, ...]
     entities: tuple[EntityPrediction, ...]
+    dialogue_act: DialogueActPrediction | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_absent_act(self, serialize: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Without an act the body is exactly Rasa's shape."""
+        body: dict[str, Any] = serialize(self)
+        if self.dialogue_act is None:
+            body.pop("dialogue_act", None)
+        return body
 
 
 class NluEngine:
@@ -122,25 +155,60 @@ class NluEngine:
         if reference_time.tzinfo is None or reference_time.utcoffset() is None:
             raise NaiveReferenceTime(f"reference_time must be timezone-aware, got {reference_time!r}")
         today = reference_time.astimezone(self.config.zone).date()
-        ranking = [
-            IntentPrediction(name=name, confidence=confidence)
-            for name, confidence in self.classifier.rank(text)[:RANKING_LENGTH]
-        ]
+        ranking, act = self._read_act(text, self._ranking(text))
         intent = ranking[0].name
         found = self._extractor.extract(text, today, past=intent in PAST_INTENTS)
         entities = [_prediction(entity) for entity in found if _keep(entity, intent)]
         return ParseResult(
             text=text,
             intent=ranking[0],
-            intent_ranking=tuple(ranking),
+            intent_ranking=ranking,
             entities=tuple(entities),
+            dialogue_act=act,
         )
+
+    def _ranking(self, text: str) -> tuple[IntentPrediction, ...]:
+        return tuple(
+            IntentPrediction(name=name, confidence=confidence)
+            for name, confidence in self.classifier.rank(text)[:RANKING_LENGTH]
+        )
+
+    def _read_act(
+        self, text: str, ranking: tuple[IntentPrediction, ...]
+    ) -> tuple[tuple[IntentPrediction, ...], DialogueActPrediction | None]:
+        """The ranking to answer with and the yes/no the message is or opens with (see acts.py).
+
+        When the opening clause alone is a confident yes or no and the rest alone is another
+        intent, the answer is the rest's intent and ranking, and the act is the opening clause's.
+        This is tried even when the whole message reads as a yes or a no, since in "sí, y también
+        quiero ver precios" the yes can outweigh the request; but then the rest must be a request:
+        "sí, y muchas gracias" stays one yes. Otherwise a whole message classified
+        `afirmar`/`negar` is its own act, and any other message has none.
+        """
+        top = ranking[0]
+        clause = leading_clause(text)
+        if clause is not None:
+            head = self._ranking(text[: clause.head_end])[0]
+            if head.name in ACTS and head.confidence >= HEAD_MIN_CONFIDENCE:
+                rest = self._ranking(text[clause.rest_start :])
+                request = rest[0].name not in NOT_REQUESTS or top.name not in ACTS
+                if rest[0].name not in ACTS and rest[0].confidence > REST_MIN_CONFIDENCE and request:
+                    act = DialogueActPrediction(name=ACTS[head.name], confidence=head.confidence, end=clause.head_end)
+                    return rest, act
+        if top.name in ACTS:
+            return ranking, DialogueActPrediction(name=ACTS[top.name], confidence=top.confidence, end=len(text))
+        return ranking, None
 
 
 def _keep(entity: Entity, intent: str) -> bool:
-    """Weak package cues ("una clase") count only when the message is about packages or paying."""
-    weak_package = entity.extractor == PACKAGE_EXTRACTOR and entity.confidence <= WEAK_CONFIDENCE
-    return not weak_package or intent in PACKAGE_INTENTS
+    """Weak cues count only in their intents: a package ("una clase") when the message is about
+    packages or paying, a name after "cámbialo a" when it updates the profile."""
+    if entity.extractor == PACKAGE_EXTRACTOR and entity.confidence <= WEAK_CONFIDENCE:
+        return intent in PACKAGE_INTENTS
+    weak_name = entity.entity == "nombre" and entity.confidence <= WEAK_NAME_CONFIDENCE
+    if weak_name and entity.extractor == PATTERN_EXTRACTOR:
+        return intent in NAME_INTENTS
+    return True
 
 
 def _prediction(entity: Entity) -> EntityPrediction:
@@ -151,4 +219,5 @@ def _prediction(entity: Entity) -> EntityPrediction:
         end=entity.end,
         confidence_entity=entity.confidence,
         extractor=entity.extractor,
+        role=entity.role,
     )

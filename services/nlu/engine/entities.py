@@ -34,6 +34,7 @@ class Entity:
     end: int
     extractor: str
     confidence: float = 1.0
+    role: str | None = None  # `hora`: "bare" or "explicit" (see times.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,4 +96,5 @@ def _to_entity(folded: FoldedText, candidate: _Candidate) -> Entity:
         end=end,
         extractor=candidate.extractor,
         confidence=candidate.found.confidence,
+        role=candidate.found.role,
     )

@@ -21,6 +21,12 @@ _KEYWORD_CODE = re.compile(
 _NAME_TRIGGER = re.compile(
     r"\b(?:me\s+llamo"
     r"|mi\s+nombre\s+(?:completo\s+|correcto\s+|nuevo\s+)?(?:es|seria|ahora\s+es)"
+    # "mi nombre está mal, es Ximena", "mi nombre no es Andrea, es Andrés"
+    r"|(?:mi\s+|el\s+)?nombre\s+(?:(?:esta|sale|aparece|quedo|lo\s+tienen)\s+(?:mal(?:\s+escrito)?|equivocado)"
+    r"|no\s+es\s+[a-z'\-]+)\s*[,.;:]?\s*(?:es|seria|sino|el\s+correcto\s+es)"
+    # "cámbialo a Ximena Ruiz", "corrígelo por Ximena": only a capitalised name, and a weak cue
+    r"|(?P<pronoun>(?:cambia|cambie|cambien|corrige|corrija|corrijan|actualiza|actualice|deja|dejen)"
+    r"(?:me|se)?l[oa])\s+(?:a|por|como)"
     r"|(?:ponle|ponme|poneme|ponele|pone|pon)(?:\s+(?:como\s+nombre|de\s+nombre|el\s+nombre(?:\s+de)?))?"
     r"|a\s+nombre\s+de"
     r"|(?:mi|el)\s+nombre(?:\s+de\s+mi\s+(?:cuenta|perfil|usuario))?\s+(?:a|por|como)"
@@ -29,6 +35,9 @@ _NAME_TRIGGER = re.compile(
 )
 # "pon" on its own only introduces a name through "pon ... nombre"; "pon la cita" is not a name.
 _WEAK_TRIGGERS = frozenset({"pon", "pone"})
+# "Cámbialo a Pilates" is not a name: after "cámbialo a" the name is a weak cue, which the engine
+# keeps only in a profile update.
+WEAK_NAME_CONFIDENCE = 0.6
 _NAME_WORD = re.compile(r"[a-z][a-z'\-]*")
 _MAX_NAME_WORDS = 4
 _CONNECTORS = frozenset({"de", "del", "la", "los", "las"})
@@ -44,8 +53,9 @@ _NOT_NAMES = (
         ).split()
     )
     | frozenset(WEEKDAYS)
-    | frozenset(MONTHS)
 )
+# Julio, Abril and Mayo are names too: a month word is a name only when it is capitalised.
+_MONTHS = frozenset(MONTHS)
 
 
 def find_emails(text: FoldedText) -> list[Found]:
@@ -62,16 +72,22 @@ def find_references(text: FoldedText) -> list[Found]:
 
 
 def find_names(text: FoldedText) -> list[Found]:
-    """Names introduced by "me llamo", "mi nombre es", "ponle", "a nombre de", "Soy ..."."""
+    """Names introduced by "me llamo", "mi nombre es", "ponle", "a nombre de", "Soy ...", "cámbialo a ...".
+
+    After "soy" and after "cámbialo a" (which also introduces times, days, classes) only
+    capitalised words count as a name.
+    """
     found = []
     for trigger in _NAME_TRIGGER.finditer(text.folded):
         if trigger.group(0).split()[0] in _WEAK_TRIGGERS and "nombre" not in trigger.group(0):
             continue
-        words = _name_words(text, trigger.end(), capitalised_only=trigger.group("soy") is not None)
+        capitalised_only = trigger.group("soy") is not None or trigger.group("pronoun") is not None
+        words = _name_words(text, trigger.end(), capitalised_only=capitalised_only)
         if words:
             start, end = words[0][0], words[-1][1]
             value = " ".join(_display(text, word_start, word_end) for word_start, word_end in words)
-            found.append(Found(start, end, value))
+            confidence = WEAK_NAME_CONFIDENCE if trigger.group("pronoun") is not None else 1.0
+            found.append(Found(start, end, value, confidence))
     return found
 
 
@@ -86,7 +102,7 @@ def _name_words(text: FoldedText, position: int, *, capitalised_only: bool) -> l
         word, capitalised = match.group(0), _is_capitalised(text, match.start())
         if word in _CONNECTORS and words:
             pending.append((match.start(), match.end()))
-        elif word in _NOT_NAMES or len(word) < 2 or (capitalised_only and not capitalised):
+        elif word in _NOT_NAMES or len(word) < 2 or ((capitalised_only or word in _MONTHS) and not capitalised):
             break
         elif pending and not capitalised:
             break

@@ -6,7 +6,8 @@ original character it came from. Entity rules run their regular expressions on t
 text and map spans back with `FoldedText.to_original`, so offsets always point into the text
 the user actually sent.
 
-`normalise_for_classifier` goes further (abbreviations, digits) and is only used for features.
+`normalise_for_classifier` goes further (emoji spelled as words, abbreviations, digits) and is
+only used for features; it never feeds offsets, so it may change lengths freely.
 """
 
 from __future__ import annotations
@@ -81,6 +82,49 @@ _DIGIT = re.compile(r"\d")
 _SPACES = re.compile(r"\s+")
 _LETTER_RUN = re.compile(r"([^\W\d_])\1\1")
 
+# Emoji are whole messages on WhatsApp ("👍", "🙏"), so the classifier sees each one as a word.
+# Skin tones, variation selectors, keycaps, tags and the joiner (with the gender sign it attaches)
+# only change how an emoji looks, so they are dropped: "👍🏽" and "👍" are the same word.
+_EMOJI_MODIFIERS = re.compile(
+    "\u200d[\u2640\u2642]|[\ufe0e\ufe0f\u200d\u20e3\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f]"
+)
+_EMOJI = re.compile(
+    "[\u2190-\u21ff\u2300-\u23ff\u2460-\u24ff\u25a0-\u27bf\u2900-\u297f\u2b00-\u2bff"
+    "\u3030\u303d\u3297\u3299\U0001f000-\U0001faff]"
+)
+# Emoji that mean the same in a chat share one word; any other emoji is named after its Unicode
+# name ("🔥" -> "emoji_fire").
+EMOJI_WORDS: dict[str, str] = {
+    emoji: f"emoji_{word}"
+    for word, emojis in {
+        "thumbs_up": "👍",
+        "thumbs_down": "👎",
+        "ok_hand": "👌🆗",
+        "check": "✅✔☑",
+        "cross": "❌✖❎",
+        "no_gesture": "🙅🚫⛔",
+        "pray": "🙏",
+        "heart": "❤♥💕💖💗💓💞💘💝💟❣🧡💛💚💙💜🤍🖤🤎🫶",
+        "love_face": "🥰😍😘😻",
+        "hug": "🤗",
+        "wave": "👋",
+        "laugh": "😂🤣😆😹",
+        "smile": "😊☺🙂😀😃😄😁",
+        "sad": "😢😭😞😔☹🙁😥😿",
+        "angry": "😡😠🤬",
+        "thinking": "🤔",
+        "clap": "👏",
+        "muscle": "💪",
+        "handshake": "🤝",
+        "victory": "✌",
+        "raised_hands": "🙌",
+        "sos": "🆘",
+        "call_me": "🤙",
+    }.items()
+    for emoji in emojis
+}
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
 
 @dataclass(frozen=True, slots=True)
 class FoldedText:
@@ -146,10 +190,24 @@ def _expand(match: re.Match[str]) -> str:
     return ABBREVIATIONS.get(token, token)
 
 
+@lru_cache(maxsize=1024)
+def emoji_word(emoji: str) -> str:
+    """The word an emoji stands for in the classifier's features: "👍" -> "emoji_thumbs_up"."""
+    if emoji in EMOJI_WORDS:
+        return EMOJI_WORDS[emoji]
+    name = _NOT_SLUG.sub("_", unicodedata.name(emoji, "symbol").lower()).strip("_")
+    return f"emoji_{name}"
+
+
+def _spell_emoji(match: re.Match[str]) -> str:
+    return f" {emoji_word(match.group(0))} "
+
+
 def normalise_for_classifier(text: str) -> str:
-    """Folded text with chat abbreviations expanded and every digit mapped to 0."""
+    """Folded text with emoji spelled as words, chat abbreviations expanded, every digit mapped to 0."""
     folded = fold(text).folded
-    expanded = _TOKEN.sub(_expand, folded)
+    spelled = _EMOJI.sub(_spell_emoji, _EMOJI_MODIFIERS.sub("", folded))
+    expanded = _TOKEN.sub(_expand, spelled)
     return _SPACES.sub(" ", _DIGIT.sub("0", expanded)).strip()
 
 
@@ -161,3 +219,4 @@ class Found:
     end: int
     value: str
     confidence: float = 1.0
+    role: str | None = None

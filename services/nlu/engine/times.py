@@ -7,6 +7,11 @@ a 24 h hour (13-23, 0, or a leading zero as in "07:30"). A bare hour from 1 to 1
 reading is open it wins, when both are open the reading as written wins ("a las 7" -> 07:00),
 and when neither is, the afternoon wins. With the default 07:00-21:00 that gives 1-6 ->
 13:00-18:00 and 7-11 -> 07:00-11:00.
+
+Every time carries a role. `bare`: an hour from 1 to 12 said with no part of day, no am/pm, no
+unit ("hs", "h", "horas"), not "mediodía"/"medianoche" and not in 24 h form ("a las 7", "tipo 8",
+"a las 7:30", "a las siete y media", "a las 12"); its value is one reading and the other half of
+the day is possible. `explicit`: anything else ("7pm", "19:00", "07:30", "a las 5 de la tarde").
 """
 
 from __future__ import annotations
@@ -16,6 +21,9 @@ from datetime import time
 
 from .lexicon import NUMBER_WORDS, alternation, parse_number
 from .text import Found
+
+BARE = "bare"
+EXPLICIT = "explicit"
 
 _HOUR_WORDS = alternation(word for word, number in NUMBER_WORDS.items() if number <= 12 and word != "primero")
 _MINUTE_WORDS = alternation(word for word, number in NUMBER_WORDS.items() if 1 <= number <= 59)
@@ -43,11 +51,25 @@ def find_times(folded: str, opens: time, closes: time) -> list[Found]:
             continue  # "de las 10 clases" counts classes
         resolved = _resolve_clock(match, opens, closes)
         if resolved is not None:
-            found.append(Found(match.start(), match.end(), resolved.strftime("%H:%M")))
+            role = BARE if _is_bare(match) else EXPLICIT
+            found.append(Found(match.start(), match.end(), resolved.strftime("%H:%M"), role=role))
     for match in _NAMED.finditer(folded):
         value = "12:00" if match.group("name").startswith("medio") else "00:00"
-        found.append(Found(match.start(), match.end(), value))
+        found.append(Found(match.start(), match.end(), value, role=EXPLICIT))
     return found
+
+
+def _is_bare(match: re.Match[str]) -> bool:
+    """An hour 1-12 with nothing saying which half of the day: the other reading is possible."""
+    hour_text = match.group("hour")
+    hour = parse_number(hour_text)
+    markers = ("meridiem", "period", "noon", "unit")
+    return (
+        hour is not None
+        and 1 <= hour <= 12
+        and not hour_text.startswith("0")
+        and not any(match.group(marker) for marker in markers)
+    )
 
 
 def _is_time_expression(match: re.Match[str]) -> bool:

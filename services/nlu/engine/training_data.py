@@ -2,8 +2,8 @@
 
 Supported, as in Rasa: `- intent:` items whose `examples` is a `|` block of `- ...` lines (or a
 list of `{text: ...}` maps), `- synonym:`, `- lookup:` and `- regex:` items, and inline entity
-annotations `[text](entity)` and `[text]{"entity": "e", "value": "v"}`. An annotation whose
-value differs from its text is also a synonym, as in Rasa.
+annotations `[text](entity)` and `[text]{"entity": "e", "value": "v", "role": "r"}`. An
+annotation whose value differs from its text is also a synonym, as in Rasa.
 
 One extension that Rasa's schema tolerates (it accepts any extra top-level key): an optional
 `reference_time:` (ISO 8601 with offset), the message time that resolved values of relative
@@ -36,6 +36,7 @@ class EntitySpan:
     start: int
     end: int
     value: str | None = None
+    role: str | None = None
 
     @property
     def resolved(self) -> str:
@@ -113,9 +114,9 @@ def parse_example(line: str, intent: str) -> Example:
     for match in _ANNOTATION.finditer(line):
         pieces.append(line[cursor : match.start()])
         length += match.start() - cursor
-        name, value = _annotation(match)
+        name, value, role = _annotation(match)
         surface = match.group("text")
-        entities.append(EntitySpan(name, surface, length, length + len(surface), value))
+        entities.append(EntitySpan(name, surface, length, length + len(surface), value, role))
         pieces.append(surface)
         length += len(surface)
         cursor = match.end()
@@ -123,17 +124,18 @@ def parse_example(line: str, intent: str) -> Example:
     return Example("".join(pieces), intent, tuple(entities))
 
 
-def _annotation(match: re.Match[str]) -> tuple[str, str | None]:
+def _annotation(match: re.Match[str]) -> tuple[str, str | None, str | None]:
+    """(entity, value, role) of one inline annotation."""
     if match.group("name") is not None:
-        return match.group("name").strip(), None
+        return match.group("name").strip(), None, None
     try:
         spec = json.loads(match.group("json"))
     except json.JSONDecodeError as error:
         raise TrainingDataError(f"bad entity annotation {match.group(0)!r}: {error}") from error
     if not isinstance(spec, dict) or "entity" not in spec:
         raise TrainingDataError(f"entity annotation without `entity`: {match.group(0)!r}")
-    value = spec.get("value")
-    return str(spec["entity"]), None if value is None else str(value)
+    value, role = spec.get("value"), spec.get("role")
+    return str(spec["entity"]), None if value is None else str(value), None if role is None else str(role)
 
 
 def _example_lines(examples: Any, source: str) -> list[str]:

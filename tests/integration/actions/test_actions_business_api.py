@@ -61,7 +61,9 @@ async def test_booking_a_class_ends_with_a_row_in_the_database(adapter: Business
     offered = await say(chat, f"el {weekday(slot['date'])}", "agendar_cita", ("fecha", slot["date"]))
     assert offered.payload.reply.kind == "offer_slots"
     assert slot["time"] in [o.label for o in chat.state.offered]
-    booked = await say(chat, f"a las {slot['time']}", "agendar_cita", ("hora", slot["time"]))
+    summary = await say(chat, f"a las {slot['time']}", "agendar_cita", ("hora", slot["time"]))
+    assert summary.payload.reply.kind == "confirm_booking" and await bookings_of(db, NEWCOMER) == []
+    booked = await say(chat, "sí", "afirmar")
 
     assert (booked.payload.outcome, booked.payload.reply.kind) == (ActionOutcome.SUCCEEDED, "booked")
     [row] = await bookings_of(db, NEWCOMER)
@@ -74,8 +76,10 @@ async def test_several_values_at_once_book_with_the_package(adapter: BusinessApi
                                                             find_slot: FindSlot) -> None:
     slot = await find_slot()
     chat = chat_with(adapter)
-    booked = await say(chat, "mañana a las 6 el pack de 10", "agendar_cita", ("fecha", slot["date"]),
-                       ("hora", slot["time"]), ("paquete", "Pack 10 clases"))
+    summary = await say(chat, "mañana a las 6 el pack de 10", "agendar_cita", ("fecha", slot["date"]),
+                        ("hora", slot["time"]), ("paquete", "Pack 10 clases"))
+    assert summary.payload.reply.kind == "confirm_booking" and "Pack 10 clases" in text_of(summary)
+    booked = await say(chat, "sí", "afirmar")
     assert booked.payload.reply.kind == "booked"
     [row] = await bookings_of(db, NEWCOMER)
     assert row["package_id"] == "pack-10"
@@ -108,12 +112,12 @@ async def test_cancelling_after_confirmation(adapter: BusinessApiClient, db: asy
         asked = await say(chat, "la primera", "fuera_de_alcance")
     assert asked.payload.reply.kind == "confirm_cancel"
     code = asked.payload.reply.booking.code
-    kept = await say(chat, "no", "fuera_de_alcance")
+    kept = await say(chat, "no", "negar")
     assert kept.payload.reply.kind == "kept"
     assert {r["code"]: r["status"] for r in await bookings_of(db, ANA_ADDRESS)}[code] == "confirmed"
 
     await say(chat, "cancela mi clase", "cancelar_cita", ("referencia", str(code)))
-    done = await say(chat, "sí", "fuera_de_alcance")
+    done = await say(chat, "sí", "afirmar")
     assert (done.payload.outcome, done.payload.reply.kind) == (ActionOutcome.SUCCEEDED, "cancelled")
     assert {r["code"]: r["status"] for r in await bookings_of(db, ANA_ADDRESS)}[code] == "cancelled"
 
@@ -124,7 +128,7 @@ async def test_paying_a_package_gives_a_payment_link(adapter: BusinessApiClient,
     asked = await say(chat, "quiero pagar el pack de 10", "pagar_servicio", ("paquete", "Pack 10 clases"))
     assert asked.payload.reply.kind == "confirm_purchase"
     assert "$2,000 MXN" in text_of(asked)
-    paid = await say(chat, "sí", "fuera_de_alcance")
+    paid = await say(chat, "sí", "afirmar")
     assert (paid.payload.outcome, paid.payload.reply.kind) == (ActionOutcome.SUCCEEDED, "payment_link")
     link = paid.payload.reply.payment_link
     assert isinstance(link, str) and link in text_of(paid)
@@ -156,7 +160,9 @@ async def test_updating_the_profile(adapter: BusinessApiClient, db: asyncpg.Conn
     await say(chat, "quiero cambiar mi correo", "actualizar_perfil")
     invalid = await say(chat, "ana@example", "fuera_de_alcance")
     assert invalid.payload.reply.kind == "invalid_email"
-    updated = await say(chat, "ana.nueva@Example.COM", "actualizar_perfil", ("email", "ana.nueva@Example.COM"))
+    confirm = await say(chat, "ana.nueva@Example.COM", "actualizar_perfil", ("email", "ana.nueva@Example.COM"))
+    assert confirm.payload.reply.kind == "confirm_profile"
+    updated = await say(chat, "sí", "afirmar")
     assert updated.payload.reply.kind == "profile_updated"
     assert updated.payload.reply.value == "ana.nueva@example.com"  # as the API stored it
     stored = await db.fetchval("SELECT email FROM clients WHERE phone = $1", "+5215599990001")
@@ -185,10 +191,9 @@ async def test_replaying_the_same_message_does_not_book_twice(adapter: BusinessA
                                                                find_slot: FindSlot) -> None:
     slot = await find_slot()
     chat = chat_with(adapter)
-    await say(chat, "quiero agendar", "agendar_cita", ("fecha", slot["date"]))
+    await say(chat, "quiero agendar", "agendar_cita", ("fecha", slot["date"]), ("hora", slot["time"]))
     before = chat.state
-    event = chat.next_event("a las", after_s=1, intent="agendar_cita", confidence=0.95,
-                            entities=[("hora", slot["time"])])
+    event = chat.next_event("sí", after_s=1, intent="afirmar", confidence=0.99, entities=[])
     after, first = await handle(before, event, chat.deps)
     _, again = await handle(before, event, chat.deps)  # redelivered to a worker that lost the state
     assert first[0].event.event_id == again[0].event.event_id
@@ -242,9 +247,9 @@ async def test_a_stopped_api_fails_gracefully_mid_flow(fresh_database: str, serv
                                                        find_slot: FindSlot, adapter: BusinessApiClient) -> None:
     slot = await find_slot()
     chat = chat_with(adapter)
-    await say(chat, "quiero agendar", "agendar_cita", ("fecha", slot["date"]))
+    await say(chat, "quiero agendar", "agendar_cita", ("fecha", slot["date"]), ("hora", slot["time"]))
     await servers[0].stop()
-    failed = await say(chat, "a las", "agendar_cita", ("hora", slot["time"]))
+    failed = await say(chat, "sí", "afirmar")
     assert failed.payload.outcome is ActionOutcome.FAILED and failed.payload.error is not None
     assert failed.payload.error.kind == "unavailable"
     assert chat.state.flow == "agendar_cita", "the customer can try again once the API is back"

@@ -25,7 +25,7 @@ async def test_replay_rebuilds_the_state_and_writes_the_changelog(
     chat = Conversation(FakeStudio(now=START), customer=customer)
     for text in ("quiero agendar", "el viernes", "¿qué paquetes tienen?"):
         await chat.say(text)
-    assert chat.state.interrupted_flow is not None  # mid-flow, with a flow put aside: worth rebuilding
+    assert chat.state.flow == "agendar_cita" and chat.state.question is not None  # mid-flow: worth rebuilding
 
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, max_batch_size=16)
     await producer.start()

@@ -104,6 +104,29 @@ async def test_resolved_time_values_from_rasa_are_kept(
     assert by_type["hora"].value == "10:00", "no hora from Rasa: the built-in one is added"
 
 
+async def test_on_the_rasa_path_the_act_and_roles_come_through(
+    rasa: RasaStandIn, rasa_client: ClientFactory, engine: NluEngine
+) -> None:
+    parser = Parser(engine, rasa_client())
+    leading = "dale, y agéndame mañana a las 7"
+    rasa.answers[leading] = {"text": leading, "intent": {"name": "agendar_cita", "confidence": 0.8}, "entities": []}
+    yes = "órale pues"
+    rasa.answers[yes] = {
+        "text": yes, "intent": {"name": "afirmar", "confidence": 0.93},
+        "entities": [{"entity": "momento", "start": 0, "end": 5, "value": "órale", "role": "inicio"}],
+    }
+
+    detected = (await understand(parser, message(leading))).payload
+    assert (detected.source, detected.intent) == ("rasa", "agendar_cita")
+    assert detected.act is not None and (detected.act.name, detected.act.end) == ("afirmar", 4), "the built-in act"
+    assert {e.entity: e.role for e in detected.entities} == {"fecha": None, "hora": "bare"}
+
+    detected = (await understand(parser, message(yes, sid="SM2"))).payload
+    assert detected.act is not None
+    assert (detected.act.name, detected.act.confidence, detected.act.end) == ("afirmar", 0.93, len(yes)), "Rasa's"
+    assert [(e.entity, e.role) for e in detected.entities] == [("momento", "inicio")], "Rasa's role is kept"
+
+
 @pytest.mark.parametrize(("mode", "hits", "reason"), [
     ("error500", 2, "http_500"),       # retried once
     ("no_model", 1, "http_409"),       # Rasa answered: no retry

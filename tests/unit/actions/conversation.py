@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from contracts import (
     ActionCompleted,
+    DialogueAct,
     Entity,
     IntentDetected,
     IntentDetectedPayload,
@@ -58,9 +59,11 @@ def nlu_reading(text: str, at: dt.datetime) -> dict[str, Any]:
         from tests.unit.nlu._shared import trained_engine  # only when recording: training takes seconds
 
         result = trained_engine().parse(text, reference_time=at)
+        act = result.dialogue_act
         reading = {"intent": result.intent.name, "confidence": round(result.intent.confidence, 4),
                    "ranking": [[r.name, round(r.confidence, 4)] for r in result.intent_ranking[:3]],
-                   "entities": [[e.entity, e.value, e.start, e.end] for e in result.entities]}
+                   "entities": [[e.entity, e.value, e.start, e.end, e.role] for e in result.entities],
+                   "act": [act.name, round(act.confidence, 4), act.end] if act is not None else None}
     else:
         found = _recordings().get(key)
         if found is None:
@@ -88,14 +91,18 @@ def detected(text: str, *, at: dt.datetime, sid: str, customer: str = CUSTOMER, 
                                        body=text, received_at=at),
     )
     found: list[Entity] = []
+    act: DialogueAct | None = None
     ranking: tuple[IntentScore, ...] = ()
     nlu_intent, nlu_confidence = None, 0.0
     if text.strip() and outcome is NluOutcome.CLASSIFIED and intent is None:
         reading = nlu_reading(text, at)
         nlu_intent, nlu_confidence = reading["intent"], reading["confidence"]
         ranking = tuple(IntentScore(name=name, confidence=score) for name, score in reading["ranking"])
-        found = [Entity(entity=name, value=value, start=start, end=end, extractor="recorded")
-                 for name, value, start, end in reading["entities"]]
+        found = [Entity(entity=name, value=value, start=start, end=end, extractor="recorded", role=role)
+                 for name, value, start, end, *rest in reading["entities"] for role in [rest[0] if rest else None]]
+        if reading.get("act"):
+            name, score, end = reading["act"]
+            act = DialogueAct(name=name, confidence=score, end=end)
     if entities is not None:  # (entity, value) or (entity, value, the words in the text that say it)
         found = []
         for name, value, *said in entities:
@@ -107,7 +114,7 @@ def detected(text: str, *, at: dt.datetime, sid: str, customer: str = CUSTOMER, 
         message_sid=sid, customer=customer, business=BUSINESS, text=text, outcome=outcome,
         intent=intent if intent is not None else (nlu_intent if outcome is NluOutcome.CLASSIFIED else None),
         confidence=confidence if confidence is not None else nlu_confidence, ranking=ranking,
-        entities=tuple(found), model_version="test", received_at=at,
+        entities=tuple(found), act=act, model_version="test", received_at=at,
     )
     return IntentDetected.caused_by(received, stage="nlu", payload=payload)
 

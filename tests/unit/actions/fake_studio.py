@@ -126,6 +126,15 @@ class FakeStudio:
         except _Refused as refused:
             raise refused.as_error(Operation.BOOK) from None
 
+    def paid_package_for(self, phone: str, package_id: str, *, valid_days: int = 30) -> dict[str, Any]:
+        """A package the customer bought and paid, valid `valid_days` from now."""
+        self._purchase(client_phone_of(phone), {"package_id": package_id})
+        purchase = self.purchases[-1]
+        purchase.update(status="paid", paid_at=self._utc_now(),
+                        valid_until=(self.now + dt.timedelta(days=valid_days)).astimezone(dt.UTC)
+                        .strftime("%Y-%m-%dT%H:%M:%SZ"))
+        return purchase
+
     def calls_to(self, operation: Operation) -> list[Call]:
         return [c for c in self.calls if c.operation is operation]
 

@@ -46,15 +46,28 @@ async def test_yes_words_cancel(chat: Conversation, studio: FakeStudio, yes: str
     assert studio.confirmed_bookings(CUSTOMER) == []
 
 
-@pytest.mark.parametrize("no", ["no", "mejor no", "nel", "cancela eso no", "no, gracias", "👎"])
+@pytest.mark.parametrize("no", ["no", "mejor no", "nel", "no, gracias", "👎", "eh no, déjala así", "todavía no",
+                                "ni de broma"])
 async def test_no_words_keep_the_booking(chat: Conversation, studio: FakeStudio, no: str) -> None:
     studio.book_for(CUSTOMER, FRIDAY, "19:00")
     await chat.say("cancela mi reserva")
     kept = await chat.say(no)
     assert (kept.payload.outcome, kept.payload.reply.kind) == (ActionOutcome.CANCELLED, "kept"), text_of(kept)
-    assert text_of(kept) == "Perfecto, conservo tu clase del viernes 27 de noviembre a las 19:00. ¡Te esperamos! 💪"
+    assert text_of(kept) == ("Perfecto, conservo tu clase del viernes 27 de noviembre a las 19:00. "
+                             "¡Nos vemos en clase! 💪")
     assert len(studio.confirmed_bookings(CUSTOMER)) == 1 and studio.calls_to(Operation.CANCEL_BOOKING) == []
     assert chat.state.flow is None
+
+
+@pytest.mark.parametrize("unclear", ["cancela eso no", "che, ¿sabés si va a llover?", "¿y si llueve?"])
+async def test_a_message_that_is_not_a_clear_yes_never_cancels(chat: Conversation, studio: FakeStudio,
+                                                               unclear: str) -> None:
+    studio.book_for(CUSTOMER, FRIDAY, "19:00")
+    await chat.say("cancela mi reserva")
+    answer = await chat.say(unclear)
+    assert answer.payload.reply.kind != "cancelled", text_of(answer)
+    assert len(studio.confirmed_bookings(CUSTOMER)) == 1 and studio.calls_to(Operation.CANCEL_BOOKING) == []
+    assert chat.state.pending is not None, "the question stays pending"
 
 
 @pytest.fixture
@@ -119,11 +132,12 @@ async def test_another_question_while_confirming_is_answered_then_the_cancellati
     studio.book_for(CUSTOMER, FRIDAY, "19:00")
     await chat.say("quiero cancelar mi clase")
     answered = await chat.say("¿qué paquetes tienen?")
-    assert answered.payload.reply.kind == "packages"
-    assert text_of(answered).endswith("¿Seguimos con la cancelación de tu clase?")
-    assert chat.state.interrupted_flow is not None and chat.state.interrupted_flow.pending is not None
-    asked = await chat.say("sí")
-    assert asked.payload.reply.kind == "confirm_cancel"
+    assert answered.payload.reply.kind == "packages" and answered.payload.followup is not None
+    assert text_of(answered).endswith("Sigamos con la cancelación. ¿Confirmas que cancelo tu clase del viernes 27 de "
+                                      "noviembre a las 19:00 (BK-4821)?")
+    assert "¿Te gustaría comprar alguno" not in text_of(answered), "one question per message"
+    assert chat.state.pending is not None and chat.state.flow == "cancelar_cita", "the question stays pending"
+    assert studio.confirmed_bookings(CUSTOMER) != []
     await chat.say("sí")
     assert studio.confirmed_bookings(CUSTOMER) == []
 

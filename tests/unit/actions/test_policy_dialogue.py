@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from contracts import ACTION_COMPLETED, ActionCompleted, ActionOutcome
-from contracts.replies import ResumeFlow
 from services.actions.adapters.endpoints import Operation
 from services.actions.handler import ActionsDeps, handle
 from services.actions.state import DialogueState, apply, fold
@@ -15,31 +14,33 @@ from tests.unit.actions.fake_studio import FakeStudio
 FRIDAY = "2026-11-27"
 
 
-async def test_another_question_mid_flow_is_answered_then_the_flow_is_offered_again(
+async def test_a_question_mid_flow_is_answered_then_the_flows_question_is_asked_again(
         chat: Conversation, studio: FakeStudio) -> None:
     await chat.say("quiero agendar")
     await chat.say("el viernes")
     answered = await chat.say("¿cuánto cuesta el pack de 10?")
-    assert answered.payload.reply.kind == "packages" and answered.payload.followup == ResumeFlow(flow="agendar_cita")
-    assert text_of(answered).endswith("¿Seguimos con tu reserva?")
-    assert chat.state.flow is None and chat.state.awaiting == "resume"
-    assert chat.state.interrupted_flow is not None and chat.state.interrupted_flow.slots == {"fecha": FRIDAY}
+    followup = answered.payload.followup
+    assert answered.payload.reply.kind == "packages" and followup is not None and followup.kind == "offer_slots"
+    assert text_of(answered) == (
+        "Pack 10 clases cuesta $2,000 MXN: 10 clases, vigencia de 90 días.\n\n"
+        "Sigamos con tu reserva. ¿A qué hora te anoto el viernes 27 de noviembre? Hay lugar a las 07:00, 09:00, "
+        "18:00, 19:00 o 20:00.")
+    assert (chat.state.flow, chat.state.awaiting, chat.state.slots) == ("agendar_cita", "hora", {"fecha": FRIDAY})
+    assert chat.state.recalled("paquete", now=chat.clock, idle_s=900) == "Pack 10 clases"
 
-    resumed = await chat.say("sí")
-    assert resumed.payload.reply.kind == "offer_slots" and resumed.payload.intent == "agendar_cita"
-    resumed_state = chat.state
-    assert (resumed_state.flow, resumed_state.awaiting, resumed_state.interrupted_flow) == ("agendar_cita", "hora",
-                                                                                            None)
-    await chat.say("a las 7")
+    summary = await chat.say("a las 7")
+    assert summary.payload.reply.kind == "confirm_booking" and "con una sesión de tu Pack 10 clases" not in text_of(
+        summary), "a package asked about is not a package held"
+    await chat.say("sí")
     assert [b["slot"]["time"] for b in studio.confirmed_bookings(CUSTOMER)] == ["07:00"]
 
 
-async def test_an_answer_for_the_interrupted_flow_resumes_it_directly(chat: Conversation,
-                                                                      studio: FakeStudio) -> None:
+async def test_the_flow_goes_on_after_a_question(chat: Conversation, studio: FakeStudio) -> None:
     await chat.say("quiero agendar el viernes")
     await chat.say("¿qué paquetes tienen?")
-    booked = await chat.say("la de las 19")
-    assert booked.payload.reply.kind == "booked" and chat.state.interrupted_flow is None
+    summary = await chat.say("la de las 19")
+    assert summary.payload.reply.kind == "confirm_booking" and summary.payload.reply.time == "19:00"
+    assert chat.state.interrupted_flow is None
 
 
 async def test_declining_to_resume_drops_the_flow(chat: Conversation) -> None:
@@ -72,18 +73,29 @@ async def test_abandoning_a_flow(chat: Conversation, studio: FakeStudio, words: 
     assert chat.state.flow is None and studio.calls_to(Operation.BOOK) == []
 
 
-async def test_a_greeting_mid_flow_keeps_the_flow_aside(chat: Conversation) -> None:
+async def test_a_greeting_or_thanks_mid_flow_keeps_the_question_pending(chat: Conversation) -> None:
     await chat.say("quiero pagar el pack de 5")
     hello = await chat.say("hola")
     assert hello.payload.reply.kind == "greeting"
-    assert text_of(hello).endswith("¿Seguimos con la compra de tu paquete?")
+    assert text_of(hello).endswith("Sigamos con tu compra. ¿Confirmas la compra de Pack 5 clases por $1,100 MXN?")
+    assert chat.state.pending is not None
+    thanks = await chat.say("🙏")
+    assert thanks.payload.reply.kind == "thanks" and chat.state.pending is not None
     goodbye = await chat.say("gracias, adiós")
-    assert goodbye.payload.reply.kind == "goodbye" and chat.state.interrupted_flow is None
+    assert goodbye.payload.reply.kind == "goodbye" and chat.state.flow is None
+
+
+async def test_out_of_scope_mid_flow_says_so_and_asks_again(chat: Conversation) -> None:
+    await chat.say("quiero agendar el viernes")
+    again = await chat.say("¿venden proteína?")
+    assert again.payload.reply.kind == "out_of_scope"
+    assert text_of(again).startswith("Con eso no te puedo ayudar, lo siento.\n\nSigamos con tu reserva. ¿A qué hora")
+    assert (chat.state.flow, chat.state.awaiting) == ("agendar_cita", "hora")
 
 
 async def test_something_unclear_mid_flow_repeats_the_question(chat: Conversation) -> None:
     await chat.say("quiero agendar el viernes")
-    again = await chat.say("asdf qwer")
+    again = await chat.say("ummm", intent="consultar_historial", confidence=0.2)
     assert again.payload.reply.kind == "offer_slots" and again.payload.reply.not_understood
     assert text_of(again).startswith("Perdona, no te entendí. Para el viernes 27 de noviembre")
     assert (chat.state.flow, chat.state.awaiting) == ("agendar_cita", "hora")
@@ -109,8 +121,8 @@ async def test_a_new_request_after_expiry_is_served(studio: FakeStudio) -> None:
 async def test_a_flow_does_not_expire_within_the_idle_time(studio: FakeStudio) -> None:
     chat = Conversation(studio, deps=ActionsDeps(business_api=studio, flow_idle_s=600))
     await chat.say("quiero agendar el viernes")
-    booked = await chat.say("la primera", after_s=599)
-    assert booked.payload.reply.kind == "booked"
+    summary = await chat.say("la primera", after_s=599)
+    assert summary.payload.reply.kind == "confirm_booking"
 
 
 async def test_the_state_is_the_fold_of_the_events_and_survives_json(chat: Conversation) -> None:
@@ -138,9 +150,9 @@ async def test_a_redelivered_message_republishes_the_same_event_and_calls_nothin
 
 async def test_replaying_a_message_on_a_lost_state_does_not_book_twice(chat: Conversation,
                                                                         studio: FakeStudio) -> None:
-    await chat.say("quiero agendar el viernes")
+    await chat.say("quiero agendar el viernes a las 7")
     before = chat.state
-    event = chat.next_event("a las 7")
+    event = chat.next_event("sí")
     _, first = await handle(before, event, chat.deps)
     _, again = await handle(before, event, chat.deps)  # the worker died before its state was saved
     assert first[0].event.event_id == again[0].event.event_id
@@ -158,11 +170,21 @@ async def test_handle_applies_both_events_to_the_state(chat: Conversation) -> No
     assert state == apply(apply(DialogueState.empty(CUSTOMER), event), output.event)  # type: ignore[arg-type]
 
 
-async def test_a_class_picked_from_a_schedule_shown_mid_flow_is_booked(chat: Conversation,
+async def test_a_class_picked_from_a_schedule_shown_is_summarised(chat: Conversation,
                                                                        studio: FakeStudio) -> None:
+    await chat.say("¿qué horarios tienen mañana?")
+    summary = await chat.say("la de las 9")
+    assert summary.payload.reply.kind == "confirm_booking" and str(summary.payload.reply.date) == "2026-11-26"
+    await chat.say("sí")
+    assert [b["slot"]["time"] for b in studio.confirmed_bookings(CUSTOMER)] == ["09:00"]
+
+
+async def test_a_schedule_question_while_cancelling_keeps_the_cancellation_pending(chat: Conversation,
+                                                                                   studio: FakeStudio) -> None:
     studio.book_for(CUSTOMER, "2026-11-30", "09:00")
     await chat.say("quiero cancelar mi clase")
-    await chat.say("¿qué horarios tienen mañana?")
-    booked = await chat.say("la de las 9")
-    assert booked.payload.reply.kind == "booked" and str(booked.payload.reply.date) == "2026-11-26"
-    assert text_of(booked).endswith("¿Seguimos con la cancelación de tu clase?")
+    answered = await chat.say("¿qué horarios tienen mañana?")
+    assert answered.payload.reply.kind == "schedule" and "Horarios del jueves 26 de noviembre" in text_of(answered)
+    assert text_of(answered).endswith("(BK-4821)?")
+    await chat.say("sí")
+    assert studio.confirmed_bookings(CUSTOMER) == []

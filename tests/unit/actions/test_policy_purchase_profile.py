@@ -89,17 +89,38 @@ async def test_an_invalid_email_is_asked_again_with_the_reason(chat: Conversatio
     assert chat.state.awaiting == "email" and studio.calls_to(Operation.UPDATE_PROFILE) == []
     no_at = await chat.say("anaexample.com")
     assert no_at.payload.reply.reason == "missing_at"
-    updated = await chat.say("ana@example.com")
+    confirm = await chat.say("ana@example.com")
+    assert text_of(confirm) == "¿Confirmas que cambio tu correo a ana@example.com?"
+    assert studio.calls_to(Operation.UPDATE_PROFILE) == [], "nothing is written before the yes"
+    updated = await chat.say("sí")
     assert (updated.payload.outcome, updated.payload.reply.kind) == (ActionOutcome.SUCCEEDED,
                                                                          "profile_updated")
     assert studio.clients[client_phone_of(CUSTOMER)]["email"] == "ana@example.com"
     assert text_of(updated).startswith("¡Listo! Actualicé tu correo a ana@example.com.")
 
 
-async def test_the_email_in_the_request_updates_at_once(chat: Conversation, studio: FakeStudio) -> None:
-    updated = await chat.say("mi correo es ana.lopez@gmail.com")
+async def test_the_email_in_the_request_is_confirmed_then_saved(chat: Conversation, studio: FakeStudio) -> None:
+    confirm = await chat.say("mi correo es ana.lopez@gmail.com")
+    assert confirm.payload.reply.kind == "confirm_profile"
+    updated = await chat.say("dale")
     assert updated.payload.reply.kind == "profile_updated"
     assert studio.calls_to(Operation.UPDATE_PROFILE)[0].params == {"email": "ana.lopez@gmail.com"}
+
+
+async def test_a_no_to_the_new_value_asks_for_it_again(chat: Conversation, studio: FakeStudio) -> None:
+    await chat.say("mi correo es ana.lopez@gmail.com")
+    again = await chat.say("no")
+    assert again.payload.reply.kind == "ask_email" and chat.state.awaiting == "email"
+    await chat.say("ana.lopez@hotmail.com")
+    await chat.say("sí")
+    assert studio.calls_to(Operation.UPDATE_PROFILE)[0].params == {"email": "ana.lopez@hotmail.com"}
+
+
+async def test_a_name_with_its_spelling(chat: Conversation, studio: FakeStudio) -> None:
+    confirm = await chat.say("ponle Ximena, con X")
+    assert confirm.payload.reply.kind == "confirm_profile" and confirm.payload.reply.value == "Ximena"
+    await chat.say("sí")
+    assert studio.clients[client_phone_of(CUSTOMER)]["name"] == "Ximena"
 
 
 async def test_which_field_then_the_name(chat: Conversation, studio: FakeStudio) -> None:
@@ -112,13 +133,15 @@ async def test_which_field_then_the_name(chat: Conversation, studio: FakeStudio)
     invalid = await chat.say("A")
     assert invalid.payload.reply.kind == "invalid_name" and invalid.payload.reply.reason == "too_short"
     await chat.say("Ana López")
+    await chat.say("sí")
     assert studio.clients[client_phone_of(CUSTOMER)]["name"] == "Ana López"
 
 
 async def test_an_email_the_api_rejects_is_asked_again(chat: Conversation, studio: FakeStudio) -> None:
     studio.fail_once(Operation.UPDATE_PROFILE, BusinessApiError("validation", "bad", status=422,
                                                                 code="invalid_email"))
-    rejected = await chat.say("mi correo es ana@example.com")
+    await chat.say("mi correo es ana@example.com")
+    rejected = await chat.say("sí")
     assert (rejected.payload.outcome, rejected.payload.reply.kind) == (ActionOutcome.FAILED, "invalid_email")
     assert rejected.payload.reply.reason == "rejected" and chat.state.awaiting == "email"
 

@@ -57,9 +57,31 @@ async def test_schedule_of_one_day_then_booking_one_of_its_classes(chat: Convers
     assert day.payload.reply.kind == "schedule"
     assert studio.calls_to(Operation.LIST_SLOTS)[0].params == {"date": "2026-11-27"}
     assert "• 19:00 · Pilates Reformer (lleno)" in text_of(day)
-    booked = await chat.say("la de las 7")  # NLU calls it cancelar_cita; the schedule just listed says otherwise
-    assert booked.payload.reply.kind == "booked"
+    summary = await chat.say("la de las 7")  # whatever NLU calls it, the schedule just listed says which class
+    assert summary.payload.reply.kind == "confirm_booking" and summary.payload.reply.time == "07:00"
+    await chat.say("sí")
     assert [b["slot"]["time"] for b in studio.confirmed_bookings(CUSTOMER)] == ["07:00"]
+
+
+async def test_a_schedule_questions_day_carries_to_the_booking(chat: Conversation, studio: FakeStudio) -> None:
+    await chat.say("¿qué clases hay el jueves?")
+    summary = await chat.say("anótame a las 6 entonces")
+    assert summary.payload.reply.kind == "confirm_booking"
+    assert (str(summary.payload.reply.date), summary.payload.reply.time) == ("2026-11-26", "18:00")
+
+
+async def test_a_price_questions_package_carries_to_the_purchase(chat: Conversation, studio: FakeStudio) -> None:
+    priced = await chat.say("¿y el mensual cuánto sale?")
+    assert priced.payload.reply.kind == "packages" and priced.payload.reply.asked == "Mensualidad ilimitada"
+    confirm = await chat.say("me lo llevo")
+    assert confirm.payload.reply.kind == "confirm_purchase"
+    assert confirm.payload.reply.package.name == "Mensualidad ilimitada"
+
+
+async def test_carried_values_expire_with_the_idle_time(chat: Conversation, studio: FakeStudio) -> None:
+    await chat.say("¿qué clases hay el jueves?")
+    asked = await chat.say("quiero agendar a las 6", after_s=3600)
+    assert asked.payload.reply.kind == "ask_date"
 
 
 async def test_schedule_of_the_coming_days(chat: Conversation, studio: FakeStudio) -> None:

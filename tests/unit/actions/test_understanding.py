@@ -1,4 +1,6 @@
-"""Reading a message in context: yes/no, abandonment, choices among offered options, typed values."""
+"""Reading a message in context: the hours a time can mean, choices among offered options, typed values.
+
+Yes and no are NLU's learned dialogue acts (afirmar, negar): tests/unit/nlu and the policy tests."""
 
 from __future__ import annotations
 
@@ -7,40 +9,17 @@ import pytest
 from contracts import Entity
 from contracts.dialogue import Offer
 from services.actions import understanding
-from services.actions.understanding import choose, email_problem, is_abandon, ordinal, value_only, yes_or_no
+from services.actions.understanding import at_time, choose, email_problem, ordinal, time_candidates, value_only
 
 
-@pytest.mark.parametrize("text", ["sí", "si", "Sí, por favor", "dale", "ok", "va", "claro", "confirmo", "👍",
-                                  "sale", "claro que sí", "sí, gracias", "de acuerdo", "Si!!", "ok 👍"])
-def test_yes(text: str) -> None:
-    assert yes_or_no(text) == "yes"
-
-
-@pytest.mark.parametrize("text", ["no", "No.", "mejor no", "nel", "cancela eso no", "no, gracias", "👎",
-                                  "ya no", "todavía no", "olvídalo", "nop"])
-def test_no(text: str) -> None:
-    assert yes_or_no(text) == "no"
-
-
-@pytest.mark.parametrize("text", ["sí pero el sábado", "¿cuánto cuesta?", "la primera", "hola", ""])
-def test_neither_yes_nor_no(text: str) -> None:
-    assert yes_or_no(text) is None
-
-
-def test_flow_specific_yes_words() -> None:
-    assert yes_or_no("sí, cancélala") is None
-    assert yes_or_no("sí, cancélala", extra_yes=("cancelala",)) == "yes"
-
-
-@pytest.mark.parametrize("text", ["olvídalo", "ya no", "mejor no", "no, gracias", "ya no quiero", "déjalo",
-                                  "ninguna", "cancela", "no"])
-def test_abandon(text: str) -> None:
-    assert is_abandon(text)
-
-
-@pytest.mark.parametrize("text", ["el viernes", "quiero agendar", "sí", "mejor el sábado"])
-def test_not_abandon(text: str) -> None:
-    assert not is_abandon(text)
+def test_an_explicit_time_means_only_itself_a_bare_hour_either_half_of_the_day() -> None:
+    assert time_candidates("08:00", bare=False) == ("08:00",)
+    assert time_candidates("20:00", bare=False) == ("20:00",)
+    assert time_candidates("07:00", bare=True) == ("07:00", "19:00")
+    assert time_candidates("15:00", bare=True) == ("15:00", "03:00")
+    assert time_candidates("7:30", bare=True) == ("07:30", "19:30")
+    assert at_time(["19:00", "20:00"], time_candidates("08:00", bare=False)) is None
+    assert at_time(["19:00", "20:00"], time_candidates("07:00", bare=True)) == "19:00"
 
 
 @pytest.mark.parametrize(("text", "expected"), [("la primera", 1), ("la segunda opción", 2), ("la última", -1),
@@ -53,14 +32,22 @@ SLOTS = [Offer(kind="slot", ref=str(n), label=t, data={"time": t, "date": "2026-
          for n, t in enumerate(["07:00", "09:00", "18:00", "19:00"], start=1)]
 
 
-@pytest.mark.parametrize(("text", "hora", "ref"), [
-    ("la primera", None, "1"), ("la última", None, "4"), ("7", None, "1"), ("las 9", None, "2"),
-    ("a las 7", "07:00", "1"), ("la de las 19", "19:00", "4"), ("a las 6", "18:00", "3"), ("2", None, "2"),
-    ("a las 7 de la noche", "19:00", "4"),
+@pytest.mark.parametrize(("text", "hora", "bare", "ref"), [
+    ("la primera", None, False, "1"), ("la última", None, False, "4"), ("7", None, False, "1"),
+    ("las 9", None, False, "2"), ("a las 7", "07:00", True, "1"), ("la de las 19", "19:00", False, "4"),
+    ("a las 6", "18:00", True, "3"), ("2", None, False, "2"), ("a las 7 de la noche", "19:00", False, "4"),
+    ("a las 6 de la mañana", "06:00", False, None), ("a las 6", "06:00", True, "3"),
 ])
-def test_choose_among_offered_slots(text: str, hora: str | None, ref: str) -> None:
-    picked = choose(SLOTS, text, kind="slot", hora=hora)
-    assert picked is not None and picked.ref == ref
+def test_choose_among_offered_slots(text: str, hora: str | None, bare: bool, ref: str | None) -> None:
+    picked = choose(SLOTS, text, kind="slot", hora=hora, bare=bare)
+    assert (picked.ref if picked is not None else None) == ref
+
+
+def test_esa_picks_the_one_option_on_the_table() -> None:
+    [one] = SLOTS[:1]
+    assert choose([one], "esa", kind="slot") == one
+    assert choose([one], "esa mera", kind="slot") == one
+    assert choose(SLOTS, "esa", kind="slot") is None
 
 
 def test_choose_nothing_when_it_does_not_match() -> None:
@@ -103,3 +90,18 @@ def test_typed_values() -> None:
     assert understanding.name_problem("A") == "too_short" and understanding.name_problem("Ana2") == "digits"
     assert understanding.profile_field_in("quiero cambiar mi correo") == "email"
     assert understanding.profile_field_in("cambia mi nombre") == "nombre"
+
+
+@pytest.mark.parametrize(("text", "register"), [
+    ("¿me anotás para el jueves?", "vos"), ("che, ¿tenés lugar a las 7?", "vos"), ("decime los precios", "vos"),
+    ("buenas tardes, ¿me puede agendar una clase?", "usted"), ("disculpe, quisiera cancelar", "usted"),
+    ("me regala los precios por favor", "usted"), ("¿puedes agendarme el viernes?", "tu"),
+    ("quiero agendar", None), ("¿se puede pagar con tarjeta?", None), ("hola", None), ("qué paquetes tienen", None),
+])
+def test_the_customers_register(text: str, register: str | None) -> None:
+    assert understanding.register_of(text) == register
+
+
+def test_a_spelled_out_email() -> None:
+    assert understanding.email_candidate("martina.gomez arroba gmail punto com") == "martina.gomez@gmail.com"
+    assert understanding.email_candidate("ana arroba gmail") == "ana@gmail"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ._shared import values
+from ._shared import REFERENCE_TIME, trained_engine, values
 
 
 @pytest.mark.parametrize(
@@ -57,12 +57,47 @@ def test_not_a_booking_reference(text: str) -> None:
         ("a nombre de pedro gomez", "Pedro Gomez"),
         ("hola soy Ana, quiero una cita", "Ana"),
         ("Soy María de los Ángeles", "María de los Ángeles"),
+        # profile updates
+        ("ponle Ximena, con X", "Ximena"),
+        ("cámbialo a Ximena Ruiz", "Ximena Ruiz"),
+        ("a nombre de Ximena", "Ximena"),
+        ("mi nombre está mal, es Ximena", "Ximena"),
+        ("me llamo ximena ruiz", "Ximena Ruiz"),
+        ("mi nombre está mal escrito, es ximena ruiz", "Ximena Ruiz"),
+        ("mi nombre no es Andrea, es Andrés", "Andrés"),
+        ("corrígelo por Ximena porfa", "Ximena"),
+        ("me llamo Abril Gómez", "Abril Gómez"),
+        ("mi nombre no es Julián, es Julio", "Julio"),
     ],
 )
 def test_name(text: str, expected: str) -> None:
     assert values(text, "nombre") == [expected]
 
 
-@pytest.mark.parametrize("text", ["soy nueva", "pon la cita a las 5", "me llamo", "soy cliente"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "soy nueva",
+        "pon la cita a las 5",
+        "me llamo",
+        "soy cliente",
+        "cámbialo a las 5",
+        "cámbialo al viernes",
+        "cambialo a yoga",
+        "cámbialo a mañana",
+        "ponme julio",
+    ],
+)
 def test_not_a_name(text: str) -> None:
     assert values(text, "nombre") == []
+
+
+def test_a_name_after_cambialo_a_counts_only_in_a_profile_update() -> None:
+    """ "Cámbialo a Pilates" moves a booking; "cámbialo a Ximena Ruiz" renames the customer."""
+    engine = trained_engine()
+    profile = engine.parse("cámbialo a Ximena Ruiz", reference_time=REFERENCE_TIME)
+    assert profile.intent.name == "actualizar_perfil"
+    assert [(e.entity, e.value) for e in profile.entities] == [("nombre", "Ximena Ruiz")]
+    booking = engine.parse("quiero mover mi clase del jueves, cámbialo a Pilates", reference_time=REFERENCE_TIME)
+    assert booking.intent.name != "actualizar_perfil"
+    assert "nombre" not in {e.entity for e in booking.entities}

@@ -8,7 +8,7 @@ import pytest
 
 from services.nlu.engine.times import bare_hour
 
-from ._shared import TODAY, extractor, values
+from ._shared import TODAY, entities, extractor, values
 
 EXPLICIT = [
     ("a las 5 de la tarde", "17:00"),
@@ -95,3 +95,38 @@ def test_not_times(text: str) -> None:
 def test_date_and_time_together() -> None:
     found = [(e.entity, e.value) for e in extractor().extract("mañana a las 10 de la mañana", TODAY)]
     assert found == [("fecha", "2026-11-26"), ("hora", "10:00")]
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "role"),
+    [
+        ("a las 7", "07:00", "bare"),
+        ("tipo 8", "08:00", "bare"),
+        ("a las 7:30", "07:30", "bare"),
+        ("a las siete y media", "07:30", "bare"),
+        ("a las 3", "15:00", "bare"),
+        ("a las 12", "12:00", "bare"),
+        ("a las 9 menos cuarto", "08:45", "bare"),
+        ("a la una", "13:00", "bare"),
+        ("a las 8 de la mañana", "08:00", "explicit"),
+        ("7pm", "19:00", "explicit"),
+        ("9 am", "09:00", "explicit"),
+        ("19:00", "19:00", "explicit"),
+        ("17hs", "17:00", "explicit"),
+        ("a las 7 hs", "07:00", "explicit"),
+        ("a las 5 de la tarde", "17:00", "explicit"),
+        ("07:30", "07:30", "explicit"),
+        ("a las 0:30", "00:30", "explicit"),
+        ("mediodía", "12:00", "explicit"),
+        ("medianoche", "00:00", "explicit"),
+        ("a la 1 del mediodía", "13:00", "explicit"),
+    ],
+)
+def test_time_role_says_whether_the_part_of_day_was_said(text: str, value: str, role: str) -> None:
+    """A bare hour keeps the opening-hours value; the role says the other half of the day is possible."""
+    assert [(e.value, e.role) for e in entities(text) if e.entity == "hora"] == [(value, role)]
+
+
+def test_only_times_have_a_role() -> None:
+    found = entities("mañana a las 7, el pack 10, soy Ana")
+    assert {e.entity: e.role for e in found} == {"fecha": None, "hora": "bare", "paquete": None, "nombre": None}

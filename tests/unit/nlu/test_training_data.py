@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +12,7 @@ from services.nlu.engine import TrainingDataError
 from services.nlu.engine.engine import DEFAULT_DATA_PATH
 from services.nlu.engine.text import normalise_for_classifier
 from services.nlu.engine.training_data import EntitySpan, load_training_data, parse_example, parse_training_data
-from services.nlu.evaluate import EVAL_PATH
+from services.nlu.evaluate import EVAL_ACTS_PATH, EVAL_PATH, load_act_cases
 
 INTENTS = {
     "consulta_estado",
@@ -26,6 +27,9 @@ INTENTS = {
     "despedida",
     "ayuda",
     "fuera_de_alcance",
+    "afirmar",
+    "negar",
+    "agradecer",
 }
 
 
@@ -40,6 +44,11 @@ def test_annotations_become_spans_of_the_plain_text() -> None:
         EntitySpan("fecha", "mañana", 23, 29, None),
     )
     assert [example.text[s.start : s.end] for s in example.entities] == ["pack 10", "mañana"]
+
+
+def test_annotations_carry_rasas_role() -> None:
+    example = parse_example('mañana [a las 7]{"entity": "hora", "value": "07:00", "role": "bare"}', "agendar_cita")
+    assert example.entities == (EntitySpan("hora", "a las 7", 7, 14, "07:00", "bare"),)
 
 
 def test_synonyms_lookups_and_reference_time() -> None:
@@ -90,6 +99,21 @@ def test_shipped_training_data_covers_every_intent_with_60_examples() -> None:
     assert data.synonyms["el de 10"] == "Pack 10 clases"
 
 
+def test_yes_and_no_have_80_examples_each() -> None:
+    counts = Counter(example.intent for example in load_training_data(DEFAULT_DATA_PATH).examples)
+    assert counts["afirmar"] >= 80
+    assert counts["negar"] >= 80
+
+
+def test_pure_thanks_are_not_farewells() -> None:
+    data = load_training_data(DEFAULT_DATA_PATH)
+    farewells = {normalise_for_classifier(example.text) for example in data.by_intent("despedida")}
+    thanks = {normalise_for_classifier(example.text) for example in data.by_intent("agradecer")}
+    assert {"gracias", "muchas gracias", "mil gracias"} <= thanks
+    assert not farewells & {"gracias", "muchas gracias", "mil gracias"}
+    assert {"gracias, eso es todo", "gracias, nos vemos", "bye"} <= farewells
+
+
 def test_evaluation_split_is_held_out() -> None:
     train = load_training_data(DEFAULT_DATA_PATH)
     held_out = load_training_data(EVAL_PATH)
@@ -99,3 +123,26 @@ def test_evaluation_split_is_held_out() -> None:
     assert held_out.reference_time is not None
     seen = {normalise_for_classifier(example.text) for example in train.examples}
     assert [e.text for e in held_out.examples if normalise_for_classifier(e.text) in seen] == []
+    acts = load_act_cases(EVAL_ACTS_PATH)
+    assert [case.text for case in acts if normalise_for_classifier(case.text) in seen] == []
+
+
+def test_evaluation_split_has_30_yes_no_and_thanks_each() -> None:
+    counts = Counter(example.intent for example in load_training_data(EVAL_PATH).examples)
+    assert min(counts["afirmar"], counts["negar"], counts["agradecer"]) >= 30
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "version: 1",
+        "acts: []",
+        "acts:\n  - {text: hola}",
+        "acts:\n  - {text: 'sí', act: maybe, intent: afirmar}",
+    ],
+)
+def test_malformed_act_files_are_rejected(tmp_path: Path, document: str) -> None:
+    path = tmp_path / "acts.yml"
+    path.write_text(document, encoding="utf-8")
+    with pytest.raises(TrainingDataError):
+        load_act_cases(path)
