@@ -22,6 +22,7 @@ from contracts.events import (
     ReplySentPayload,
     ReplyStatus,
     ReplyStatusPayload,
+    SecondRequest,
 )
 from contracts.ids import derive_event_id, inbound_event_id, status_event_id
 from contracts.topics import (
@@ -66,6 +67,7 @@ __all__ = [
     "ReplySentPayload",
     "ReplyStatus",
     "ReplyStatusPayload",
+    "SecondRequest",
     "Topic",
     "dead_letter_topic",
     "derive_event_id",

@@ -131,6 +131,14 @@ class DialogueAct(_Frozen):
     end: Annotated[int, Field(description="Where the act's words end in the text")]
 
 
+class SecondRequest(_Frozen):
+    """Another request later in the same message ("quiero reservar el lunes y tb saber cuánto vale el bono")."""
+
+    name: str
+    confidence: float
+    start: Annotated[int, Field(description="Where it starts in the text; entities from there on are its own")]
+
+
 class NluOutcome(StrEnum):
     CLASSIFIED = "classified"
     EMPTY = "empty"
@@ -152,6 +160,9 @@ class IntentDetectedPayload(_Frozen):
     act: Annotated[
         DialogueAct | None,
         Field(description="The yes or no the message opens with, when the rest is another request (its intent)"),
+    ] = None
+    also: Annotated[
+        SecondRequest | None, Field(description="A second request in the message; `intent` is the first one's")
     ] = None
     model_version: str
     source: Annotated[str, Field(description="builtin, rasa, or builtin-fallback when Rasa failed")] = "builtin"

@@ -231,6 +231,8 @@ class ConfirmBooking(_Question):
     class_name: str = ""
     package: Annotated[str | None, Field(description="The package whose session the booking uses")] = None
     changed: Annotated[bool, Field(description="The summary after the customer changed something")] = False
+    asked: Annotated[bool, Field(description="The customer asked whether there is room: the summary says yes")] = False
+    available: Annotated[int | None, Field(description="Places left in the class")] = None
 
 
 class AskChange(_Question):

@@ -97,9 +97,11 @@ async def handle(state: DialogueState, event: IntentDetected, deps: ActionsDeps)
         return state, []  # recorded upstream; ingress already told the sender to slow down
     if expired:
         state = with_dialogue(state, DialogueUpdate())
-    ctx = Context(event, state, deps)
+    first, second = split_requests(event)
     try:
-        decision = await decide(ctx, expired_flow=expired_flow)
+        decision = await decide(Context(first, state, deps), expired_flow=expired_flow)
+        if second is not None:
+            decision = await _with_second_request(Context(second, state, deps), decision)
     except BusinessApiError as error:  # an answer of the wrong shape, read outside a flow's own handling
         decision = api_failure("business_api", error, dialogue=state.dialogue)
     payload = ActionCompletedPayload(
@@ -110,6 +112,37 @@ async def handle(state: DialogueState, event: IntentDetected, deps: ActionsDeps)
     )
     completed = ActionCompleted.caused_by(event, stage=STAGE, payload=payload)
     return apply(state, completed), [Output(ACTION_COMPLETED, completed)]
+
+
+def split_requests(event: IntentDetected) -> tuple[IntentDetected, IntentDetected | None]:
+    """The message as its first request and, when NLU found one, its second ("… y tb saber cuánto vale el
+    bono"): each with its own part of the text and the entities said in it."""
+    payload = event.payload
+    also = payload.also
+    if also is None:
+        return event, None
+    cut = also.start
+
+    def part(start: int, end: int, **changes: object) -> IntentDetected:
+        entities = tuple(e.model_copy(update={"start": e.start - start, "end": (e.end or e.start) - start})
+                         for e in payload.entities if e.start is not None and start <= e.start < end)
+        return event.model_copy(update={"payload": payload.model_copy(update={
+            "text": payload.text[start:end], "entities": entities, "also": None, **changes})})
+
+    return part(0, cut), part(cut, len(payload.text), intent=also.name, confidence=also.confidence, act=None)
+
+
+async def _with_second_request(ctx: Context, first: Decision) -> Decision:
+    """A second request in the same message is answered too: a question, help or a new flow when the
+    first one did not start one. The answer comes first when the first request asks something back."""
+    intent = ctx.event.payload.intent
+    if not _confident(ctx) or (intent in FLOWS and first.dialogue.flow is not None):
+        return first
+    second = await _fresh(ctx, carry=False)
+    if first.outcome in (ActionOutcome.NEEDS_INPUT, ActionOutcome.NEEDS_CONFIRMATION):
+        return replace(first, reply=second.reply, followup=first.reply)
+    dialogue = first.dialogue if first.dialogue.flow is not None else second.dialogue
+    return replace(first, followup=second.reply, dialogue=dialogue)
 
 
 def _redelivered(state: DialogueState, event: IntentDetected) -> list[Output]:
@@ -123,7 +156,8 @@ def _redelivered(state: DialogueState, event: IntentDetected) -> list[Output]:
 
 async def decide(ctx: Context, *, expired_flow: str | None = None) -> Decision:
     payload, state = ctx.event.payload, ctx.state
-    if payload.outcome is NluOutcome.MEDIA_ONLY:
+    caption_asks = _confident(ctx) and (payload.intent in FLOWS or payload.intent in QUERIES)
+    if payload.outcome is NluOutcome.MEDIA_ONLY or (payload.media and not caption_asks):
         media = MediaReceived(content_types=tuple(m.content_type for m in payload.media))
         return _keeping_the_flow(ctx, Decision("acknowledge_media", ActionOutcome.ANSWERED, media))
     if payload.outcome is NluOutcome.LOCATION:
@@ -183,6 +217,10 @@ async def _in_flow(ctx: Context, flow: Flow) -> Decision:
         return await _step(ctx, flow, flow.merge(state.slots, found, editing=editing), edited_summary=editing)
     if ctx.answer == "no" or _abandons(ctx, flow):
         return _abandoned(flow.name)
+    if editing and ctx.answer != "yes" and not same:
+        # "¿Qué cambiamos?" answered with anything but a value or a yes ("ya, gracias"): nothing to
+        # change, the booking is dropped and the message served on its own
+        return await _fresh(ctx, carry=False) if _confident(ctx) else _abandoned(flow.name)
     if same or ctx.answer == "yes":
         return await _step(ctx, flow, dict(state.slots), not_understood=not same and not editing)
     if _confident(ctx) or _out_of_scope(ctx):
@@ -295,6 +333,9 @@ async def _fresh(ctx: Context, *, expired_flow: str | None = None, carry: bool =
     picked = _picks_offered_slot(ctx)
     if picked:
         return _carry(await _step(ctx, FLOWS["agendar_cita"], picked), aside)
+    package = _picks_offered_package(ctx)
+    if package:
+        return _carry(await _step(ctx, FLOWS["pagar_servicio"], package), aside)
     if intent in ACT_INTENTS or not _confident(ctx):
         if answer == "yes":
             return _carry(await _accept_the_offer(ctx), aside)
@@ -312,6 +353,10 @@ async def _fresh(ctx: Context, *, expired_flow: str | None = None, carry: bool =
         flow = FLOWS[intent]
         found = flow.extract(ctx, {}, state.offered, None)
         return _carry(await _step(ctx, flow, flow.merge({}, found)), aside)
+    if intent == "consultar_horarios" and {"fecha", "hora"} <= ctx.entities.keys():
+        booking = FLOWS["agendar_cita"]  # "¿hay lugar el jueves a las 7?": yes, and shall I book it?
+        found = booking.extract(ctx, {}, state.offered, None)
+        return _carry(await _step(ctx, booking, {**found, "pregunta": True}), aside)
     if intent in QUERIES:
         return _carry(await QUERIES[intent](ctx), aside)
     return _carry(_clarify("not_supported", DialogueUpdate()), aside)
@@ -339,6 +384,16 @@ def _picks_offered_slot(ctx: Context) -> dict[str, JsonValue] | None:
         return None
     found = FLOWS["agendar_cita"].extract(ctx, {}, slot_offers, "hora")
     return dict(found) if "slot_id" in found else None
+
+
+def _picks_offered_package(ctx: Context) -> dict[str, JsonValue] | None:
+    """After packages were listed, "dale, pásame el de 5" buys that one whatever NLU called it, unless
+    it asks about it ("¿y el de 5 cuánto cuesta?" is a price question)."""
+    if not any(offer.kind == "package" for offer in ctx.state.offered) or "paquete" not in ctx.entities:
+        return None
+    if _confident(ctx) and ctx.event.payload.intent not in (*ACT_INTENTS, "pagar_servicio"):
+        return None
+    return {"paquete": ctx.entities["paquete"]}
 
 
 # --- reading the message ---------------------------------------------------------------------------

@@ -72,10 +72,15 @@ def words(text: str) -> list[str]:
 
 
 _VOS = re.compile(r"\b(vos|quer[eé]s|ten[eé]s|pod[eé]s|sab[eé]s|necesit[aá]s|hac[eé]s|dec[ií]s|sos|decime|contame"
-                  r"|pasame|mandame|avisame|fijate|anotame|reservame|agendame|cancelame|vení|andá|che)\b")
-_USTED = re.compile(r"\b(usted|(?<!se )(me|nos) (puede|podria|podr[ií]a|ayuda|confirma|indica|dice|regala|hace el favor"
-                    r"|informa|colabora|agenda|reserva|cancela|manda|envia|env[ií]a)|disculpe|perdone|le agradezco"
-                    r"|senor|senora|senorita|se[nñ]or|se[nñ]ora|se[nñ]orita|sumerce|su merced)\b")
+                  r"|pasame|mandame|avisame|fijate|anotame|reservame|agendame|cancelame|vení|andá|che|decí|poné"
+                  r"|tené|hacé|pedí|escribí|(?:anot|reserv|agend|cancel|confirm|pas|mand|avis|mir|esper|llam"
+                  r"|cambi|fij|borr|apart)á)\b")
+_USTED = re.compile(r"\b(usted|ustedes me|(?<!se )(me|nos) (puede|podria|podr[ií]a|ayuda|confirma|indica|dice|regala"
+                    r"|hace el favor|informa|colabora|agenda|reserva|cancela|manda|envia|env[ií]a|actualiza|cambia"
+                    r"|pasa|aparta|anota|apunta|explica|muestra|comparte|recuerda|avisa|inscribe|registra|borra)"
+                    r"|disculpe|perdone|le agradezco|le escribo|le aviso|le confirmo|dejeme|d[eé]jeme|espere|d[ií]game"
+                    r"|oiga|mire|f[ií]jese|disc[uú]lpeme|senor|senora|senorita|se[nñ]or|se[nñ]ora|se[nñ]orita|sumerce"
+                    r"|su merced)\b")
 _TU = re.compile(r"\b(tu|tú|puedes|quieres|tienes|sabes|necesitas|dime|cuentame|cuéntame)\b")
 
 
@@ -171,6 +176,27 @@ def with_part_of_day(hora: str, text: str) -> str | None:
     elif word in ("tarde", "noche", "pm") and value < 12:
         value += 12
     return f"{value:02d}:{minute or '00'}"
+
+
+PartOfDay = Literal["manana", "tarde", "noche"]
+_PARTS: dict[str, tuple[int, int]] = {"manana": (0, 12), "tarde": (12, 20), "noche": (19, 24)}
+
+
+def part_of_day(text: str) -> PartOfDay | None:
+    """"el jueves en la tarde" → tarde: the part of the day asked for when no hour is given."""
+    match = _PART_OF_DAY.search(fold(text))
+    word = match.group(1) if match else None
+    if word in ("manana", "madrugada"):
+        return "manana"
+    return "tarde" if word == "tarde" else "noche" if word == "noche" else None
+
+
+def in_part_of_day(time: str, part: object) -> bool:
+    """Whether `time` (HH:MM) falls in `part` (any time when `part` is not a part of day)."""
+    if part not in _PARTS:
+        return True
+    start, end = _PARTS[str(part)]
+    return start <= int(time.split(":")[0]) < end
 
 
 def at_time(times: Sequence[str], candidates: Sequence[str]) -> str | None:

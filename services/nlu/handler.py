@@ -35,11 +35,18 @@ from contracts import (
     IntentScore,
     MessageReceived,
     NluOutcome,
+    SecondRequest,
 )
 from runtime.resilience import CircuitState
 from runtime.stage import Handler, Output
 from services.nlu.adapters.rasa import RasaClient, RasaUnavailable
-from services.nlu.engine import DialogueActPrediction, EntityPrediction, NluEngine, ParseResult
+from services.nlu.engine import (
+    DialogueActPrediction,
+    EntityPrediction,
+    NluEngine,
+    ParseResult,
+    SecondRequestPrediction,
+)
 from services.nlu.engine.acts import ACTS
 
 STAGE = "nlu"
@@ -202,6 +209,7 @@ def _classified(event: MessageReceived, text: str, parsed: Parsed, started: floa
             for e in result.entities
         ),
         act=_act(result.dialogue_act),
+        also=_also(result.second_request),
         source=parsed.source,
         latency_ms=(time.perf_counter() - started) * 1000,
         **_common(event, text, parsed.model_version),
@@ -211,6 +219,11 @@ def _classified(event: MessageReceived, text: str, parsed: Parsed, started: floa
 
 def _act(act: DialogueActPrediction | None) -> DialogueAct | None:
     return None if act is None else DialogueAct(name=act.name, confidence=act.confidence, end=act.end)
+
+
+def _also(second: SecondRequestPrediction | None) -> SecondRequest | None:
+    return None if second is None else SecondRequest(name=second.name, confidence=second.confidence,
+                                                     start=second.start)
 
 
 def detect(engine: NluEngine, event: MessageReceived) -> IntentDetected:

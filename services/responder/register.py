@@ -34,11 +34,16 @@ _FORMS: dict[str, tuple[str, str]] = {
     "cuéntame": ("contame", "cuénteme"),
     "elige": ("elegí", "elija"),
     "avísame": ("avisame", "avíseme"),
+    "disculpa": ("disculpá", "disculpe"),
+    "perdona": ("perdoná", "perdone"),
+    "quieras": ("quieras", "quiera"),
+    "puedas": ("puedas", "pueda"),
+    "gustaría": ("gustaría", "gustaría"),
 }
 _WORD = re.compile(r"\b(" + "|".join(sorted(_FORMS, key=len, reverse=True)) + r")\b", re.IGNORECASE)
 _ENCLITIC = re.compile(r"\b(ayudar|decir|enviar|mostrar|recordar|contar|avisar|anotar|reservar|confirmar|escribir"
                        r"|atender)te\b", re.IGNORECASE)  # "ayudarte": usted "ayudarle"
-TU_FORMS = frozenset(_FORMS) - {"te", "tu", "tus", "das", "tengas"}
+TU_FORMS = frozenset(_FORMS) - {"te", "tu", "tus", "das", "tengas", "quieras", "puedas", "gustaría"}
 """Forms that give tú away (a test checks none is left in a vos or usted reply)."""
 
 

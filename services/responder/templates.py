@@ -219,7 +219,7 @@ def packages(reply: r.Packages, business: str) -> str:
     asked = next((p for p in reply.packages if reply.asked and p.name.lower() == reply.asked.lower()), None)
     if asked is not None:
         return (f"{asked.name} cuesta {money_label(asked.price, asked.currency)}: {_package_detail(asked)}. "
-                "¿Te gustaría comprarlo?")
+                "¿Te interesa?")
     lines = "\n".join(_package_line(p) for p in reply.packages)
     return f"Estos son nuestros paquetes:\n{lines}\n\n¿Te gustaría comprar alguno o agendar una clase?"
 
@@ -323,9 +323,12 @@ def no_slots(reply: r.NoSlots, business: str) -> str:
 def confirm_booking(reply: r.ConfirmBooking, business: str) -> str:
     klass = reply.class_name or "clase"
     package = f", con una sesión de tu {reply.package}" if reply.package else ""
+    when = f"el {day_label(reply.date)} a {time_label(reply.time)}"
+    if reply.asked and not reply.again:
+        places = _places(reply.available) if reply.available is not None else ""
+        return f"{_prefix(reply)}¡Sí hay lugar! {klass} {when}{places}. ¿Te reservo un lugar{package}?"
     opener = _prefix(reply) or ("Listo, lo cambio. " if reply.changed else "")
-    return (f"{opener}Te reservo {klass} el {day_label(reply.date)} a {time_label(reply.time)}{package}. "
-            "¿Confirmas?")
+    return f"{opener}Te reservo {klass} {when}{package}. ¿Confirmas?"
 
 
 def ask_change(reply: r.AskChange, business: str) -> str:

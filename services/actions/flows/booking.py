@@ -112,6 +112,8 @@ class BookingFlow:
                 return found
         if hora is not None:
             found.update(hora=hora, hora_bare=bare)
+        elif (part := understanding.part_of_day(ctx.text)) is not None:
+            found["momento"] = part  # "el jueves en la tarde": the afternoon's times
         return found
 
     def merge(self, slots: Mapping[str, JsonValue], found: Mapping[str, JsonValue], *,
@@ -147,7 +149,8 @@ class BookingFlow:
         if hora is None:
             if not free:
                 return _no_slots(slots, fecha)
-            return _offer(slots, fecha, free, not_understood=not_understood)
+            in_part = [s for s in free if understanding.in_part_of_day(str(s.get("time")), slots.get("momento"))]
+            return _offer(without(slots, "momento"), fecha, in_part or free, not_understood=not_understood)
         wanted = _find(day_slots, hora, bool(slots.get("hora_bare")), slots.get("slot_id"))
         if wanted is None:
             if not free:
@@ -255,11 +258,15 @@ async def _summary(ctx: Context, slots: dict[str, JsonValue], slot: Mapping[str,
     fecha = parse_date(slot.get("date")) or ctx.today
     params: dict[str, JsonValue] = {"slot_id": str(slot.get("id")), "date": fecha.isoformat(),
                                     "time": str(slot.get("time")), "class_name": str(slot.get("class_name") or "")}
+    held = await _active_package(ctx, fecha)
     named = slots.get("paquete")
-    package = await _named_package(ctx, str(named)) if named else await _active_package(ctx, fecha)
-    if package is not None:
-        params.update(package_id=package[0], package=package[1], named_package=bool(named))
-    merged = {**slots, "fecha": params["date"], "hora": params["time"], "hora_bare": False,
+    if named and held is not None and str(named).lower() not in (held[0].lower(), held[1].lower()):
+        held = None  # a package named but not held is not claimed (buying it is another flow)
+    if held is not None:
+        params.update(package_id=held[0], package=held[1], named_package=bool(named))
+    if slots.get("pregunta"):
+        params.update(asked=True, available=_int(slot.get("available")))
+    merged = {**without(slots, "pregunta"), "fecha": params["date"], "hora": params["time"], "hora_bare": False,
               "slot_id": params["slot_id"]}
     pending = PendingConfirmation(action=ACTION, params=params)
     return _confirm(merged, pending, edited=edited, not_understood=not_understood)
@@ -269,9 +276,11 @@ def _confirm(slots: Mapping[str, JsonValue], pending: PendingConfirmation, *, ed
              not_understood: bool = False) -> Decision:
     params = pending.params
     package = params.get("package")
+    available = params.get("available")
     reply = ConfirmBooking(date=str(params.get("date")), time=str(params.get("time")),
                            class_name=str(params.get("class_name") or ""), package=str(package) if package else None,
-                           changed=edited, not_understood=not_understood)
+                           changed=edited, not_understood=not_understood, asked=bool(params.get("asked")),
+                           available=int(available) if isinstance(available, int) else None)
     return confirming("confirm_booking", reply, _dialogue(slots, "confirmation", pending=pending))
 
 
@@ -280,7 +289,7 @@ def _offer(slots: Mapping[str, JsonValue], fecha: dt.date, free: Sequence[Mappin
            nearest: bool = False, not_understood: bool = False) -> Decision:
     reply = OfferSlots(date=fecha, slots=tuple(slot_info(s) for s in free), reason=reason,
                        requested_time=requested_time, nearest=nearest, not_understood=not_understood)
-    kept = without(slots, "hora", "hora_bare", "slot_id")
+    kept = without(slots, "hora", "hora_bare", "slot_id", "pregunta")
     return asking("offer_slots", reply, _dialogue(kept, "hora", [slot_offer(s) for s in free]))
 
 
@@ -295,18 +304,6 @@ def _full(slots: Mapping[str, JsonValue], fecha: dt.date, hora: str, free: Seque
                                                                                   "hora_bare", "slot_id")
     reply = SlotFull(date=fecha, requested_time=hora, slots=tuple(slot_info(s) for s in others))
     return asking("slot_full", reply, _dialogue(kept, awaiting, [slot_offer(s) for s in others]))
-
-
-async def _named_package(ctx: Context, name: str) -> tuple[str, str] | None:
-    """(id, name) of the package the customer named; the name alone if the catalogue cannot say."""
-    try:
-        packages: list[dict[str, Any]] = await ctx.call(Operation.LIST_PACKAGES)
-    except BusinessApiError:
-        return name, name
-    for package in packages:
-        if str(package.get("name", "")).lower() == name.lower() or str(package.get("id")) == name:
-            return str(package.get("id")), str(package.get("name"))
-    return name, name
 
 
 async def _active_package(ctx: Context, day: dt.date) -> tuple[str, str] | None:

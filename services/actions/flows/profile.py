@@ -49,6 +49,9 @@ class ProfileFlow:
             return {"campo": "nombre", "nombre": entities["nombre"]}
         if awaiting == "email" and (typed := understanding.email_candidate(ctx.text)) is not None:
             return {"email": typed}
+        if understanding.profile_field_in(ctx.text) == "email" and "@" in ctx.text.replace(" arroba ", "@") \
+                and (typed := understanding.email_candidate(ctx.text)) is not None:
+            return {"campo": "email", "email": typed}  # "cámbiame el correo a pepe@gmail": checked, then refused
         if awaiting == "nombre" and not _other_request(ctx) and ctx.answer is None \
                 and (name := understanding.name_candidate(ctx.text)):
             return {"nombre": name}

@@ -13,6 +13,7 @@ from .engine import (
     IntentPrediction,
     NluEngine,
     ParseResult,
+    SecondRequestPrediction,
 )
 from .errors import EmptyText, InvalidConfig, NaiveReferenceTime, NluError, TrainingDataError
 
@@ -29,5 +30,6 @@ __all__ = [
     "NluEngine",
     "NluError",
     "ParseResult",
+    "SecondRequestPrediction",
     "TrainingDataError",
 ]

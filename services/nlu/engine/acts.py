@@ -66,3 +66,27 @@ def leading_clause(text: str) -> LeadingClause | None:
         _, original_head_end = folded.to_original(0, head_end)
         return LeadingClause(head_end=original_head_end, rest_start=folded.starts[connector.end()])
     return None
+
+
+# A second request in the same message: "quiero reservar el lunes a las 9 y tb saber cuánto vale el
+# bono de 10". Only connectors that add a request open it, after at least MIN_FIRST_WORDS words.
+MIN_FIRST_WORDS = 3
+SECOND_MIN_CONFIDENCE = 0.6
+_ADDING = re.compile(
+    r"(?:[,.;!?]\s*|\s)(?:y\s+)?(?:tb|tmb|tambien|ademas|de\s+paso|aparte|por\s+cierto|otra\s+cosa|"
+    r"otra\s+pregunta|ah\s+y|y\s+otra\s+cosa)\b",
+)
+
+
+def second_request(text: str) -> int | None:
+    """Where a second request of `text` starts (its connector's end, in the original text), if any."""
+    folded = fold(text)
+    chars = folded.folded
+    for match in _ADDING.finditer(chars):
+        if len(chars[: match.start()].split()) < MIN_FIRST_WORDS:
+            continue
+        rest = match.end()
+        if not chars[rest:].strip(" ,.;:!?¿¡"):
+            return None
+        return int(folded.starts[rest]) if rest < len(folded.starts) else None
+    return None

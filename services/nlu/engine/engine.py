@@ -12,7 +12,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 
-from .acts import ACTS, HEAD_MIN_CONFIDENCE, REST_MIN_CONFIDENCE, ActName, leading_clause
+from .acts import (
+    ACTS,
+    HEAD_MIN_CONFIDENCE,
+    REST_MIN_CONFIDENCE,
+    SECOND_MIN_CONFIDENCE,
+    ActName,
+    leading_clause,
+    second_request,
+)
 from .classifier import IntentClassifier
 from .entities import PACKAGE_EXTRACTOR, PATTERN_EXTRACTOR, Entity, EntityExtractor
 from .errors import EmptyText, InvalidConfig, NaiveReferenceTime
@@ -87,21 +95,32 @@ class DialogueActPrediction(_Frozen):
     end: int
 
 
+class SecondRequestPrediction(_Frozen):
+    """Another request later in the message ("… y tb saber cuánto vale el bono"): its intent and where it starts."""
+
+    name: str
+    confidence: float
+    start: int
+
+
 class ParseResult(_Frozen):
-    """Same fields as Rasa's `POST /model/parse` response, plus `dialogue_act` when there is one."""
+    """Same fields as Rasa's `POST /model/parse` response, plus `dialogue_act` and `second_request`
+    when there are."""
 
     text: str
     intent: IntentPrediction
     intent_ranking: tuple[IntentPrediction, ...]
     entities: tuple[EntityPrediction, ...]
     dialogue_act: DialogueActPrediction | None = None
+    second_request: SecondRequestPrediction | None = None
 
     @model_serializer(mode="wrap")
-    def _without_absent_act(self, serialize: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """Without an act the body is exactly Rasa's shape."""
+    def _without_absent_extras(self, serialize: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Without an act or a second request the body is exactly Rasa's shape."""
         body: dict[str, Any] = serialize(self)
-        if self.dialogue_act is None:
-            body.pop("dialogue_act", None)
+        for extra in ("dialogue_act", "second_request"):
+            if getattr(self, extra) is None:
+                body.pop(extra, None)
         return body
 
 
@@ -156,16 +175,33 @@ class NluEngine:
             raise NaiveReferenceTime(f"reference_time must be timezone-aware, got {reference_time!r}")
         today = reference_time.astimezone(self.config.zone).date()
         ranking, act = self._read_act(text, self._ranking(text))
+        second = self._second_request(text, ranking) if act is None else None
+        if second is not None:
+            ranking = self._ranking(text[: second.start])
         intent = ranking[0].name
         found = self._extractor.extract(text, today, past=intent in PAST_INTENTS)
-        entities = [_prediction(entity) for entity in found if _keep(entity, intent)]
+        entities = [_prediction(entity) for entity in found
+                    if _keep(entity, second.name if second is not None and entity.start >= second.start else intent)]
         return ParseResult(
             text=text,
             intent=ranking[0],
             intent_ranking=ranking,
             entities=tuple(entities),
             dialogue_act=act,
+            second_request=second,
         )
+
+    def _second_request(self, text: str, ranking: tuple[IntentPrediction, ...]) -> SecondRequestPrediction | None:
+        """A second request after an adding connector (see acts.py), when the first part and the rest are
+        both confident and different requests; the ranking then answers for the first part alone."""
+        start = second_request(text)
+        if start is None:
+            return None
+        first, rest = self._ranking(text[:start])[0], self._ranking(text[start:])[0]
+        confident = min(first.confidence, rest.confidence) >= SECOND_MIN_CONFIDENCE
+        if not confident or first.name == rest.name or {first.name, rest.name} & set(ACTS):
+            return None
+        return SecondRequestPrediction(name=rest.name, confidence=rest.confidence, start=start)
 
     def _ranking(self, text: str) -> tuple[IntentPrediction, ...]:
         return tuple(

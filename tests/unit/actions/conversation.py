@@ -27,6 +27,7 @@ from contracts import (
     MessageReceived,
     MessageReceivedPayload,
     NluOutcome,
+    SecondRequest,
     inbound_event_id,
 )
 from services.actions.adapters.business_api import BusinessApi
@@ -59,11 +60,12 @@ def nlu_reading(text: str, at: dt.datetime) -> dict[str, Any]:
         from tests.unit.nlu._shared import trained_engine  # only when recording: training takes seconds
 
         result = trained_engine().parse(text, reference_time=at)
-        act = result.dialogue_act
+        act, second = result.dialogue_act, result.second_request
         reading = {"intent": result.intent.name, "confidence": round(result.intent.confidence, 4),
                    "ranking": [[r.name, round(r.confidence, 4)] for r in result.intent_ranking[:3]],
                    "entities": [[e.entity, e.value, e.start, e.end, e.role] for e in result.entities],
-                   "act": [act.name, round(act.confidence, 4), act.end] if act is not None else None}
+                   "act": [act.name, round(act.confidence, 4), act.end] if act is not None else None,
+                   "also": [second.name, round(second.confidence, 4), second.start] if second is not None else None}
     else:
         found = _recordings().get(key)
         if found is None:
@@ -92,6 +94,7 @@ def detected(text: str, *, at: dt.datetime, sid: str, customer: str = CUSTOMER, 
     )
     found: list[Entity] = []
     act: DialogueAct | None = None
+    also: SecondRequest | None = None
     ranking: tuple[IntentScore, ...] = ()
     nlu_intent, nlu_confidence = None, 0.0
     if text.strip() and outcome is NluOutcome.CLASSIFIED and intent is None:
@@ -103,6 +106,9 @@ def detected(text: str, *, at: dt.datetime, sid: str, customer: str = CUSTOMER, 
         if reading.get("act"):
             name, score, end = reading["act"]
             act = DialogueAct(name=name, confidence=score, end=end)
+        if reading.get("also"):
+            name, score, start = reading["also"]
+            also = SecondRequest(name=name, confidence=score, start=start)
     if entities is not None:  # (entity, value) or (entity, value, the words in the text that say it)
         found = []
         for name, value, *said in entities:
@@ -114,7 +120,7 @@ def detected(text: str, *, at: dt.datetime, sid: str, customer: str = CUSTOMER, 
         message_sid=sid, customer=customer, business=BUSINESS, text=text, outcome=outcome,
         intent=intent if intent is not None else (nlu_intent if outcome is NluOutcome.CLASSIFIED else None),
         confidence=confidence if confidence is not None else nlu_confidence, ranking=ranking,
-        entities=tuple(found), act=act, model_version="test", received_at=at,
+        entities=tuple(found), act=act, also=also, model_version="test", received_at=at,
     )
     return IntentDetected.caused_by(received, stage="nlu", payload=payload)
 
@@ -156,4 +162,5 @@ class Conversation:
 
 
 def text_of(completed: ActionCompleted) -> str:
-    return render(completed.payload.reply, business="Estudio Sol", followup=completed.payload.followup)
+    payload = completed.payload
+    return render(payload.reply, business="Estudio Sol", followup=payload.followup, register=payload.form_of_address)

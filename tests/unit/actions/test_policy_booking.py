@@ -79,6 +79,7 @@ async def test_yes_the_way_people_say_it_books(chat: Conversation, studio: FakeS
 
 async def test_everything_at_once_goes_straight_to_the_summary_with_the_package(chat: Conversation,
                                                                                 studio: FakeStudio) -> None:
+    studio.paid_package_for(CUSTOMER, "pack-10")
     summary = await chat.say("mañana a las 6 el pack de 10")
     assert summary.payload.reply.kind == "confirm_booking"
     assert text_of(summary) == ("Te reservo Pilates Reformer el jueves 26 de noviembre a las 18:00, con una sesión de "
@@ -88,6 +89,24 @@ async def test_everything_at_once_goes_straight_to_the_summary_with_the_package(
     [booking] = studio.confirmed_bookings(CUSTOMER)
     assert (booking["slot"]["date"], booking["slot"]["time"], booking["package_id"]) == (THURSDAY, "18:00", "pack-10")
     assert "Pack 10 clases" in text_of(booked)
+
+
+async def test_a_package_named_but_not_held_is_never_claimed(chat: Conversation, studio: FakeStudio) -> None:
+    summary = await chat.say("mañana a las 6 el pack de 10")
+    assert text_of(summary) == "Te reservo Pilates Reformer el jueves 26 de noviembre a las 18:00. ¿Confirmas?"
+    await chat.say("sí")
+    assert studio.confirmed_bookings(CUSTOMER)[0]["package_id"] is None
+
+
+async def test_a_booking_and_a_price_question_in_one_message(chat: Conversation, studio: FakeStudio) -> None:
+    both = await chat.say("Hola! Quiero reservar el lunes a las 9 de la mañana y tb saber cuanto vale el bono de "
+                          "10 clases")
+    assert (both.payload.reply.kind, both.payload.followup.kind if both.payload.followup else None) == (
+        "packages", "confirm_booking")
+    assert text_of(both) == ("Pack 10 clases cuesta $2,000 MXN: 10 clases, vigencia de 90 días.\n\n"
+                             "Te reservo Pilates Reformer el lunes 30 de noviembre a las 09:00. ¿Confirmas?")
+    await chat.say("sí")
+    assert booked_times(studio) == [("2026-11-30", "09:00")]
 
 
 async def test_the_summary_names_the_package_the_customer_holds(chat: Conversation, studio: FakeStudio) -> None:
@@ -266,3 +285,22 @@ async def test_yes_and_another_request_confirms_and_answers_it(chat: Conversatio
     assert booked_times(studio) == [(FRIDAY, "09:00")]
     assert "BK-4821" in text_of(both) and "Pack 10 clases" in text_of(both)
     assert {o.kind for o in chat.state.offered} == {"package"}
+
+
+async def test_asking_whether_there_is_room_answers_yes_and_offers_to_book(chat: Conversation,
+                                                                           studio: FakeStudio) -> None:
+    answer = await chat.say("¿hay lugar el viernes a las 7 de la noche?")
+    reply = answer.payload.reply
+    assert (reply.kind, reply.asked, reply.time) == ("confirm_booking", True, "19:00")
+    assert text_of(answer).startswith("¡Sí hay lugar! Pilates Reformer el viernes 27 de noviembre a las 19:00")
+    assert studio.calls_to(Operation.BOOK) == []
+    await chat.say("sí")
+    assert booked_times(studio) == [(FRIDAY, "19:00")]
+
+
+async def test_a_part_of_day_without_an_hour_offers_that_part_of_the_day(chat: Conversation) -> None:
+    offered = await chat.say("quiero una clase el viernes en la tarde")
+    assert offered.payload.reply.kind == "offer_slots"
+    assert [s.time for s in offered.payload.reply.slots] == ["18:00", "19:00"]
+    morning = await chat.say("mejor el lunes en la mañana")
+    assert [s.time for s in morning.payload.reply.slots] == ["07:00", "09:00"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from contracts import ACTION_COMPLETED, ActionCompleted, ActionOutcome
+from contracts import ACTION_COMPLETED, ActionCompleted, ActionOutcome, Media
 from services.actions.adapters.endpoints import Operation
 from services.actions.handler import ActionsDeps, handle
 from services.actions.state import DialogueState, apply, fold
@@ -188,3 +188,34 @@ async def test_a_schedule_question_while_cancelling_keeps_the_cancellation_pendi
     assert text_of(answered).endswith("(BK-4821)?")
     await chat.say("sí")
     assert studio.confirmed_bookings(CUSTOMER) == []
+
+
+async def test_after_a_no_to_the_summary_thanks_closes_the_booking(chat: Conversation, studio: FakeStudio) -> None:
+    await chat.say("quiero reservar el viernes a las 8 de la noche")
+    await chat.say("mmm no, mejor después veo")
+    closing = await chat.say("ya, gracias")
+    assert closing.payload.reply.kind == "thanks" and closing.payload.followup is None
+    assert chat.state.flow is None and studio.calls_to(Operation.BOOK) == []
+
+
+async def test_a_package_named_after_the_list_is_bought(chat: Conversation, studio: FakeStudio) -> None:
+    await chat.say("¿qué paquetes tienen?")
+    confirm = await chat.say("dale, pasame el de 5 entonces")
+    assert confirm.payload.reply.kind == "confirm_purchase" and confirm.payload.reply.package.name == "Pack 5 clases"
+    priced = await chat.say("¿y el de 10 cuánto cuesta?")
+    assert "$2,000 MXN" in text_of(priced) and studio.purchases == []
+
+
+async def test_a_photo_with_a_caption_is_acknowledged_as_a_photo(chat: Conversation) -> None:
+    event = chat.next_event("así quedó mi tapete nuevo 😍")
+    event = event.model_copy(update={"payload": event.payload.model_copy(update={
+        "media": (Media(url="https://example.com/p.jpg", content_type="image/jpeg"),)})})
+    answer = await chat.send(event)
+    assert answer is not None and answer.payload.reply.kind == "media_received"
+    assert "solo puedo leer mensajes de texto" in text_of(answer)
+
+
+async def test_replies_follow_the_customers_register(chat: Conversation) -> None:
+    asked = await chat.say("Buenos días, por favor me actualiza el correo a andres.pulido@outlook.com")
+    assert asked.payload.form_of_address == "usted"
+    assert text_of(asked) == "¿Confirma que cambio su correo a andres.pulido@outlook.com?"

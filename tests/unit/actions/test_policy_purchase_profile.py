@@ -154,3 +154,10 @@ async def test_abandoning_while_a_name_is_asked_is_not_taken_for_a_name(chat: Co
     assert dropped.payload.reply.kind == "abandoned"
     assert text_of(dropped) == "Está bien, tus datos se quedan como estaban. ¿Te ayudo con algo más?"
     assert studio.calls_to(Operation.UPDATE_PROFILE) == []
+
+
+async def test_an_invalid_email_in_the_request_is_refused_with_the_reason(chat: Conversation,
+                                                                         studio: FakeStudio) -> None:
+    invalid = await chat.say("quiero actualizar mi correo a pepe.rmz@gmail")
+    assert invalid.payload.reply.kind == "invalid_email" and invalid.payload.reply.reason == "missing_dot"
+    assert chat.state.awaiting == "email" and studio.calls_to(Operation.UPDATE_PROFILE) == []
