@@ -75,14 +75,26 @@ async def test_booking_a_class_ends_with_a_row_in_the_database(adapter: Business
 async def test_several_values_at_once_book_with_the_package(adapter: BusinessApiClient, db: asyncpg.Connection,
                                                             find_slot: FindSlot) -> None:
     slot = await find_slot()
-    chat = chat_with(adapter)
+    chat = chat_with(adapter, ANA_ADDRESS)  # the seed gives Ana a paid Pack 10 clases, still valid
     summary = await say(chat, "mañana a las 6 el pack de 10", "agendar_cita", ("fecha", slot["date"]),
                         ("hora", slot["time"]), ("paquete", "Pack 10 clases"))
     assert summary.payload.reply.kind == "confirm_booking" and "Pack 10 clases" in text_of(summary)
     booked = await say(chat, "sí", "afirmar")
     assert booked.payload.reply.kind == "booked"
+    rows = [r for r in await bookings_of(db, ANA_ADDRESS) if r["slot_id"] == slot["id"]]
+    assert [r["package_id"] for r in rows] == ["pack-10"]
+
+
+async def test_a_package_named_but_not_held_is_not_used(adapter: BusinessApiClient, db: asyncpg.Connection,
+                                                        find_slot: FindSlot) -> None:
+    slot = await find_slot()
+    chat = chat_with(adapter)
+    summary = await say(chat, "mañana a las 6 el pack de 10", "agendar_cita", ("fecha", slot["date"]),
+                        ("hora", slot["time"]), ("paquete", "Pack 10 clases"))
+    assert "Pack 10 clases" not in text_of(summary)
+    await say(chat, "sí", "afirmar")
     [row] = await bookings_of(db, NEWCOMER)
-    assert row["package_id"] == "pack-10"
+    assert row["package_id"] is None
 
 
 async def test_a_full_class_offers_the_other_times(adapter: BusinessApiClient, http: httpx.AsyncClient,
