@@ -1,29 +1,35 @@
 """The reference business API as a FastAPI application: routes, bearer auth, error bodies, lifespan.
 
 `create_app(settings)` builds it; its lifespan opens the asyncpg pool, applies the migrations and
-seeds the demo studio (under an advisory lock, so concurrent starts are safe) and closes the pool
-on shutdown. Handlers stay thin: they parse, call the SQL modules and shape the JSON.
+seeds the demo studio (under an advisory lock, so concurrent starts are safe), starts the delivery
+of payment notifications to the orchestrator when a URL is configured, and closes everything on
+shutdown. Handlers stay thin: they parse, call the SQL modules and shape the JSON.
 """
 
 # No ``from __future__ import annotations``: FastAPI resolves the route annotations at runtime.
+import asyncio
+import contextlib
 import datetime as dt
 import hmac
-import html
 import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 import asyncpg
+import httpx
 from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from business_api import bookings, catalog, clients, database, idempotency, purchases, seed
+from business_api import bookings, catalog, checkout, clients, database, idempotency, payments, purchases, seed
 from business_api.errors import HttpError, InvalidRequest, NotFound, Unauthorized, Unavailable
+from business_api.outbox import Outbox
 from business_api.phones import normalize_phone, normalize_query_phone
 from business_api.schemas import (
     AdminBookingsResponse,
@@ -31,9 +37,14 @@ from business_api.schemas import (
     BookingResponse,
     BookingsResponse,
     BookingStatus,
+    CancelResponse,
+    ClientPackagesResponse,
     ClientResponse,
     ErrorResponse,
     PackagesResponse,
+    PaymentOutcome,
+    PaymentWebhook,
+    PaymentWebhookResponse,
     ProfileUpdate,
     PurchaseRequest,
     PurchaseResponse,
@@ -41,12 +52,19 @@ from business_api.schemas import (
     SlotsResponse,
 )
 from business_api.settings import BusinessApiSettings
+from business_api.signing import verify
 
 logger = logging.getLogger("business_api")
 
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+# The payment webhook is called by the payment provider: its signature is the credential.
+PUBLIC_PATHS = frozenset(
+    {"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", checkout.WEBHOOK_PATH}
+)
 PUBLIC_PREFIXES = ("/pay/",)  # the payment page is opened by the customer; its token is the credential
 REPLAYED_HEADER = "Idempotent-Replayed"
+MAX_WEBHOOK_BYTES = 64 * 1024
+WEBHOOK_BODY_SCHEMA = PaymentWebhook.model_json_schema()
+MAX_FORM_BYTES = 1024
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {status: {"model": ErrorResponse} for status in (401, 404, 409, 422)}
 
@@ -82,12 +100,13 @@ def _same(given: bytes, expected: bytes) -> bool:
 
 
 def _error_response(error: HttpError) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthorized) else None
+    bearer = isinstance(error, Unauthorized) and error.code in ("missing_token", "invalid_token")
+    headers = {"WWW-Authenticate": "Bearer"} if bearer else None
     return JSONResponse(error.body(), status_code=error.status_code, headers=headers)
 
 
-def _from_validation(error: RequestValidationError) -> HttpError:
-    """FastAPI's parsing errors as one of ours: ``missing_<field>`` / ``invalid_<field>``."""
+def _from_validation(error: RequestValidationError | ValidationError) -> HttpError:
+    """FastAPI's (or pydantic's) parsing errors as one of ours: ``missing_<field>`` / ``invalid_<field>``."""
     problems = list(error.errors())
     if not problems:
         return InvalidRequest("invalid_request", "the request is not valid")
@@ -97,8 +116,9 @@ def _from_validation(error: RequestValidationError) -> HttpError:
     fields = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "header")]
     field = re.sub(r"[^a-z0-9]+", "_", fields[0].lower()).strip("_") if fields else "body"
     prefix = "missing" if first.get("type") == "missing" else "invalid"
+    skip = 1 if isinstance(error, RequestValidationError) else 0  # FastAPI's locations start with body/query/...
     message = "; ".join(
-        f"{'.'.join(str(part) for part in problem.get('loc', ())[1:]) or 'body'}: {problem.get('msg', 'invalid')}"
+        f"{'.'.join(str(part) for part in problem.get('loc', ())[skip:]) or 'body'}: {problem.get('msg', 'invalid')}"
         for problem in problems[:5]
     )
     return InvalidRequest(f"{prefix}_{field}", message)
@@ -113,6 +133,26 @@ def _respond(outcome: idempotency.Outcome) -> JSONResponse:
     return JSONResponse(outcome.body, status_code=outcome.status_code, headers=headers)
 
 
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refused with 413 ``body_too_large`` past `limit` bytes (also when Content-Length lies)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise InvalidRequest("body_too_large", f"the body is larger than {limit} bytes", status=413)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise InvalidRequest("body_too_large", f"the body is larger than {limit} bytes", status=413)
+    return bytes(body)
+
+
+def _own_webhook_url(request: Request) -> str:
+    """``POST /payments/webhook`` on the address this request arrived at (never its Host header)."""
+    host, port = request.scope.get("server") or ("127.0.0.1", 80)
+    host = f"[{host}]" if ":" in str(host) else host
+    return f"http://{host}:{port}{checkout.WEBHOOK_PATH}"
+
+
 def create_app(settings: BusinessApiSettings | None = None) -> FastAPI:
     settings = settings or BusinessApiSettings()
     zone = settings.zone
@@ -124,7 +164,7 @@ def create_app(settings: BusinessApiSettings | None = None) -> FastAPI:
             async with pool.acquire() as conn, database.startup_lock(conn, settings.db_schema):
                 applied = await database.migrate(conn, settings.db_schema)
                 if settings.seed:
-                    await seed.seed(conn, zone)
+                    await seed.seed(conn, zone, refund_hours=settings.cancel_refund_hours)
                 purged = await idempotency.purge(conn, settings.idempotency_retention_days)
             logger.info(
                 "business API ready on schema %s of %s (%d migrations applied, %d idempotency keys purged)",
@@ -137,9 +177,20 @@ def create_app(settings: BusinessApiSettings | None = None) -> FastAPI:
             await pool.close()
             raise
         app.state.pool = pool
+        app.state.http = httpx.AsyncClient(trust_env=False)
+        app.state.outbox = None
+        delivery: asyncio.Task[None] | None = None
+        if settings.orchestrator_webhook_url:
+            app.state.outbox = Outbox(pool, app.state.http, settings, settings.orchestrator_webhook_url)
+            delivery = asyncio.create_task(app.state.outbox.run(), name="payment-notifications")
         try:
             yield
         finally:
+            if delivery is not None:
+                delivery.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await delivery
+            await app.state.http.aclose()
             await pool.close()
 
     app = FastAPI(
@@ -175,7 +226,8 @@ def create_app(settings: BusinessApiSettings | None = None) -> FastAPI:
 
     # Dependencies
 
-    async def connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
+    @asynccontextmanager
+    async def pooled(request: Request) -> AsyncIterator[asyncpg.Connection]:
         pool = request.app.state.pool
         try:
             conn = await pool.acquire(timeout=settings.acquire_timeout_s)
@@ -187,6 +239,10 @@ def create_app(settings: BusinessApiSettings | None = None) -> FastAPI:
             yield conn
         finally:
             await pool.release(conn)
+
+    async def connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
+        async with pooled(request) as conn:
+            yield conn
 
     def client_phone(x_client_phone: Annotated[str | None, Header(description="E.164 WhatsApp number")] = None) -> str:
         return normalize_phone(x_client_phone)
@@ -260,7 +316,12 @@ def create_app(settings: BusinessApiSettings | None = None) -> FastAPI:
             if body.package_id is not None:
                 package_id = (await catalog.find_package(conn, body.package_id))["id"]
             booking = await bookings.create_booking(
-                conn, zone, client_id=client["id"], slot=slot, package_id=package_id
+                conn,
+                zone,
+                client_id=client["id"],
+                slot=slot,
+                package_id=package_id,
+                require_package=settings.booking_requires_package,
             )
             return 201, BookingResponse(booking=booking).model_dump(mode="json")
 
@@ -289,7 +350,7 @@ def create_app(settings: BusinessApiSettings | None = None) -> FastAPI:
 
     @app.post(
         "/client/bookings/{code_or_id}/cancel",
-        response_model=BookingResponse,
+        response_model=CancelResponse,
         responses=ERROR_RESPONSES,
         tags=["bookings"],
     )
@@ -302,8 +363,10 @@ def create_app(settings: BusinessApiSettings | None = None) -> FastAPI:
         client = await clients.ensure_client(conn, phone)
 
         async def effect() -> tuple[int, dict[str, Any]]:
-            booking = await bookings.cancel_booking(conn, zone, client_id=client["id"], ref=code_or_id)
-            return 200, BookingResponse(booking=booking).model_dump(mode="json")
+            booking = await bookings.cancel_booking(
+                conn, zone, client_id=client["id"], ref=code_or_id, refund_hours=settings.cancel_refund_hours
+            )
+            return 200, CancelResponse(booking=booking).model_dump(mode="json")
 
         return _respond(
             await idempotency.run_once(
@@ -375,6 +438,63 @@ def create_app(settings: BusinessApiSettings | None = None) -> FastAPI:
         body = PurchasesResponse(purchases=[purchases.purchase_view(row, settings.payment_base_url) for row in rows])
         return JSONResponse(body.model_dump(mode="json"))
 
+    @app.get("/client/packages", response_model=ClientPackagesResponse, responses=ERROR_RESPONSES, tags=["purchases"])
+    async def client_packages(
+        conn: Conn, phone: Phone, limit: Annotated[int, Query(ge=1, le=purchases.MAX_LIST)] = 50
+    ) -> JSONResponse:
+        """The client's packages (active, expired, used up) and pending purchases, newest first."""
+        client = await clients.ensure_client(conn, phone)
+        rows = await purchases.client_packages(conn, client["id"], limit)
+        views = [purchases.client_package_view(row, settings.payment_base_url) for row in rows]
+        return JSONResponse(ClientPackagesResponse(packages=views).model_dump(mode="json"))
+
+    # Payments: the provider's webhook (public: the signature over the raw body is the credential)
+
+    @app.post(
+        checkout.WEBHOOK_PATH,
+        response_model=PaymentWebhookResponse,
+        responses={**ERROR_RESPONSES, 400: {"model": ErrorResponse}, 413: {"model": ErrorResponse}},
+        tags=["payments"],
+        # The body is read raw (its signature covers the exact bytes), so its schema is declared here.
+        openapi_extra={
+            "requestBody": {"required": True, "content": {"application/json": {"schema": WEBHOOK_BODY_SCHEMA}}}
+        },
+    )
+    async def payment_webhook(
+        request: Request,
+        x_payment_signature: Annotated[
+            str | None, Header(description="sha256=<hex HMAC-SHA256 of the raw body with the provider secret>")
+        ] = None,
+    ) -> JSONResponse:
+        """A payment provider says a purchase was paid or failed. Idempotent: a replay changes nothing."""
+        raw = await _read_body(request, MAX_WEBHOOK_BYTES)
+        if not x_payment_signature:
+            raise Unauthorized("missing_signature", "send X-Payment-Signature: sha256=<hex HMAC of the body>")
+        if not verify(settings.payment_provider_secret.get_secret_value(), raw, x_payment_signature):
+            raise Unauthorized("invalid_signature", "X-Payment-Signature does not sign this body")
+        try:
+            event = PaymentWebhook.model_validate_json(raw)
+        except ValidationError as error:
+            raise _from_validation(error) from None
+        if event.purchase_id is None and not event.token:
+            raise InvalidRequest("missing_purchase_id", "give purchase_id or token")
+        notify = app.state.outbox is not None
+        async with pooled(request) as conn, conn.transaction():
+            row, changed = await payments.settle(
+                conn,
+                purchase_id=event.purchase_id,
+                token=event.token,
+                outcome=event.status,
+                reference=event.payment_id,
+                notify=notify,
+            )
+        if changed:
+            logger.info("purchase %d is now %s", row["id"], row["status"])
+            if notify:
+                app.state.outbox.wake()
+        view = purchases.purchase_view(row, settings.payment_base_url)
+        return JSONResponse(PaymentWebhookResponse(purchase=view, changed=changed).model_dump(mode="json"))
+
     # Profile
 
     @app.get("/client/me", response_model=ClientResponse, responses=ERROR_RESPONSES, tags=["clients"])
@@ -392,40 +512,38 @@ def create_app(settings: BusinessApiSettings | None = None) -> FastAPI:
         updated = await clients.update_profile(conn, client["id"], name=name, email=email)
         return JSONResponse(ClientResponse(client=clients.client_view(updated)).model_dump(mode="json"))
 
-    # Payment stand-in: the page a payment link opens (public; the unguessable token is the credential)
+    # The demo checkout: the page a payment link opens (public; the unguessable token is the credential)
 
     @app.get("/pay/{token}", response_class=HTMLResponse, include_in_schema=False)
     async def payment_page(token: str, conn: Conn) -> HTMLResponse:
         row = await purchases.find_by_token(conn, token)
-        return _payment_html(row, paid_now=False)
+        text, status = checkout.page(row, enabled=settings.demo_checkout_enabled)
+        return HTMLResponse(text, status_code=status)
 
     @app.post("/pay/{token}", response_class=HTMLResponse, include_in_schema=False)
-    async def pay(token: str, conn: Conn) -> HTMLResponse:
-        paid = await purchases.mark_paid(conn, token)
-        return _payment_html(paid or await purchases.find_by_token(conn, token), paid_now=paid is not None)
+    async def pay(token: str, request: Request) -> HTMLResponse:
+        """The page's buttons: act as the payment provider, calling this API's own payment webhook."""
+        form = dict(parse_qsl((await _read_body(request, MAX_FORM_BYTES)).decode("utf-8", "replace")))
+        outcome: PaymentOutcome | None = checkout.OUTCOMES.get(form.get(checkout.OUTCOME_FIELD, "paid"))
+        async with pooled(request) as conn:  # released before the webhook, which needs a connection of its own
+            row = await purchases.find_by_token(conn, token)
+        payable = row is not None and row["status"] in ("pending", "failed") and settings.demo_checkout_enabled
+        if payable and outcome is not None:
+            try:
+                await checkout.call_webhook(
+                    request.app.state.http,
+                    settings.payment_webhook_url or _own_webhook_url(request),
+                    settings.payment_provider_secret.get_secret_value(),
+                    token=token,
+                    outcome=outcome,
+                )
+            except checkout.CheckoutFailed as error:
+                logger.error("demo checkout: %s", error)
+                text, status = checkout.failure_page(row)
+                return HTMLResponse(text, status_code=status)
+            async with pooled(request) as conn:
+                row = await purchases.find_by_token(conn, token)
+        text, status = checkout.page(row, outcome=outcome if payable else None, enabled=settings.demo_checkout_enabled)
+        return HTMLResponse(text, status_code=status)
 
     return app
-
-
-def _payment_html(row: Any, *, paid_now: bool) -> HTMLResponse:
-    """A minimal Spanish payment page: the customer sees it, so it speaks their language."""
-    if row is None:
-        return HTMLResponse(_page("Enlace no válido", "<p>Este enlace de pago no existe.</p>"), status_code=404)
-    amount = f"${row['amount']:,.2f} {row['currency'].strip()}"
-    title = html.escape(f"{row['package_name']}: {amount}")
-    if row["status"] == "paid":
-        note = "¡Pago recibido, gracias!" if paid_now else "Este pago ya fue realizado."
-        content = f"<p>{note}</p>"
-    elif row["status"] == "pending":
-        content = f'<form method="post"><button type="submit">Pagar {html.escape(amount)}</button></form>'
-    else:
-        content = "<p>Esta compra fue cancelada.</p>"
-    return HTMLResponse(_page(title, content))
-
-
-def _page(title: str, content: str) -> str:
-    return (
-        '<!doctype html><html lang="es"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{title}</title></head><body><h1>{title}</h1>{content}</body></html>"
-    )

@@ -12,7 +12,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 BookingStatus = Literal["confirmed", "cancelled"]
-PurchaseStatus = Literal["pending", "paid", "cancelled"]
+PurchaseStatus = Literal["pending", "paid", "failed", "cancelled"]
+PackageStatus = Literal["active", "expired", "used_up", "pending"]
+PaymentOutcome = Literal["paid", "failed"]
 
 
 class View(BaseModel):
@@ -33,11 +35,26 @@ class BookingRequest(Request):
     date: dt.date | None = Field(None, description="Local date, YYYY-MM-DD (with time)")
     time: str | None = Field(None, description="Local time, HH:MM (with date)", examples=["19:00"])
     class_name: str | None = Field(None, description="Picks among classes starting at the same time")
-    package_id: str | int | None = Field(None, description="The package the session is charged to (recorded)")
+    package_id: str | int | None = Field(
+        None,
+        description="Charge the session to this package (id or exact name) when the client holds a usable "
+        "one; by default the usable package that expires first",
+    )
 
 
 class PurchaseRequest(Request):
     package_id: str | int = Field(description="A package id from GET /packages (its exact name is accepted too)")
+
+
+class PaymentWebhook(Request):
+    """What a payment provider (or its thin adapter) posts to ``POST /payments/webhook``."""
+
+    purchase_id: int | None = Field(None, description="The purchase; or give token")
+    token: str | None = Field(None, max_length=200, description="The payment link's token; or give purchase_id")
+    status: PaymentOutcome
+    payment_id: str | None = Field(None, max_length=200, description="The provider's id of the payment")
+    provider: str | None = Field(None, max_length=50, description="Who took the payment (demo, mercadopago, ...)")
+    occurred_at: dt.datetime | None = Field(None, description="When the provider recorded it")
 
 
 class ProfileUpdate(Request):
@@ -87,8 +104,31 @@ class BookingView(View):
     class_name: str
     status: BookingStatus
     package_id: str | None
+    package_name: str | None
+    purchase_id: int | None = Field(description="The purchase whose session the booking took; null: none")
     created_at: dt.datetime
     cancelled_at: dt.datetime | None
+
+
+class BookedView(BookingView):
+    """The booking just made (``POST /booking``)."""
+
+    sessions_left: int | None = Field(
+        description="Sessions left in the package after this booking; null when unlimited or no package was used"
+    )
+
+
+class CancelledView(BookingView):
+    """The booking just cancelled (``POST /client/bookings/{code}/cancel``)."""
+
+    session_returned: bool = Field(
+        description="The session went back to its package: the booking used one and was cancelled at least "
+        "refund_hours before the class"
+    )
+    refund_hours: int = Field(description="How many hours before the class a cancellation gives the session back")
+    sessions_left: int | None = Field(
+        description="Sessions left in the package after cancelling; null when unlimited or no package was used"
+    )
 
 
 class AdminBookingView(BookingView):
@@ -110,6 +150,34 @@ class PurchaseView(View):
     valid_until: dt.datetime | None
 
 
+class ClientPackageView(View):
+    """A package the client bought: active, expired, used up, or pending payment."""
+
+    purchase_id: int
+    package_id: str
+    name: str
+    sessions_total: int | None = Field(description="Sessions the package gives; null for unlimited")
+    sessions_left: int | None = Field(description="Sessions not used yet (all of them while pending); null unlimited")
+    valid_until: dt.datetime | None = Field(description="End of validity (UTC); null while pending")
+    status: PackageStatus = Field(
+        description="active: usable now; expired: validity over; used_up: no sessions left; pending: not paid yet"
+    )
+    payment_link: str | None = Field(description="Where to pay; only while pending")
+
+
+class PaymentNotification(View):
+    """The body of the signed webhook to the orchestrator, one per payment status change."""
+
+    purchase_id: int
+    status: PaymentOutcome
+    customer_phone: str = Field(description="The client's WhatsApp number, E.164")
+    package_name: str
+    amount: float
+    currency: str
+    valid_until: dt.datetime | None = Field(description="End of the package's validity; null for a failed payment")
+    occurred_at: dt.datetime = Field(description="When the purchase changed status (UTC)")
+
+
 # Response envelopes
 
 
@@ -125,7 +193,11 @@ class SlotsResponse(View):
 
 
 class BookingResponse(View):
-    booking: BookingView
+    booking: BookedView
+
+
+class CancelResponse(View):
+    booking: CancelledView
 
 
 class BookingsResponse(View):
@@ -142,6 +214,15 @@ class PurchaseResponse(View):
 
 class PurchasesResponse(View):
     purchases: list[PurchaseView]
+
+
+class ClientPackagesResponse(View):
+    packages: list[ClientPackageView]
+
+
+class PaymentWebhookResponse(View):
+    purchase: PurchaseView
+    changed: bool = Field(description="false: the purchase already had this outcome (a replay) or is paid")
 
 
 class ClientResponse(View):

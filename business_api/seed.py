@@ -2,12 +2,14 @@
 
 `seed` runs at every start (when ``BUSINESS_API_SEED`` is true), under the start-up lock:
 
-- on an empty database it inserts the four packages, a few clients and a purchase history;
+- on an empty database it inserts the four packages, a few clients and a purchase history (paid
+  purchases are packages whose sessions the seeded bookings take, as any booking does);
 - every time, it tops the schedule up so that slots exist from today to 13 days ahead
   (Mon-Fri 07:00, 09:00, 18:00, 19:00, 20:00; Sat 07:00 and 09:00; capacity 6), so a demo
   started any day has upcoming classes;
 - every time, it makes sure one class in the coming week is nearly full (one place left), booked
-  by seeded clients, so the demo can show "full" after one more booking.
+  by seeded clients (with a session of their package when they hold one), so the demo can show
+  "full" after one more booking.
 """
 
 from __future__ import annotations
@@ -89,7 +91,7 @@ def schedule(first: dt.date, days: int) -> list[tuple[dt.date, dt.time, str]]:
     return planned
 
 
-async def seed(conn: asyncpg.Connection, zone: ZoneInfo) -> None:
+async def seed(conn: asyncpg.Connection, zone: ZoneInfo, *, refund_hours: int = 12) -> None:
     """Seed an empty database and top the schedule up. Call it under the start-up lock."""
     day = catalog.today(zone)
     async with conn.transaction():
@@ -98,7 +100,7 @@ async def seed(conn: asyncpg.Connection, zone: ZoneInfo) -> None:
             await _insert_catalog_and_clients(conn)
         added = await top_up_slots(conn, zone, day)
         if empty:
-            await _insert_history(conn, zone, day)
+            await _insert_history(conn, zone, day, refund_hours=refund_hours)
         filled = await ensure_nearly_full_class(conn, zone, day)
     logger.info(
         "demo data: %s, %d slots added, nearly-full class %s",
@@ -150,17 +152,18 @@ async def _client_ids(conn: asyncpg.Connection, phones: list[str]) -> list[int]:
     return [by_phone[phone] for phone in phones if phone in by_phone]
 
 
-async def _insert_history(conn: asyncpg.Connection, zone: ZoneInfo, day: dt.date) -> None:
+async def _insert_history(conn: asyncpg.Connection, zone: ZoneInfo, day: dt.date, *, refund_hours: int) -> None:
     for phone, package_id, days_ago, paid in PURCHASE_HISTORY:
         await conn.execute(
             """
             INSERT INTO purchases (client_id, package_id, amount, currency, status, payment_token,
-                                   created_at, paid_at, valid_until)
+                                   created_at, paid_at, valid_until, sessions_total, sessions_left)
             SELECT c.id, k.id, k.price, k.currency, CASE WHEN $3 THEN 'paid' ELSE 'pending' END,
                    md5(random()::text || clock_timestamp()::text),
                    now() - make_interval(days => $4),
                    CASE WHEN $3 THEN now() - make_interval(days => $4) END,
-                   CASE WHEN $3 THEN now() - make_interval(days => $4) + make_interval(days => k.validity_days) END
+                   CASE WHEN $3 THEN now() - make_interval(days => $4) + make_interval(days => k.validity_days) END,
+                   k.sessions, k.sessions
               FROM clients c, packages k
              WHERE c.phone = $1 AND k.id = $2
             """,
@@ -169,15 +172,18 @@ async def _insert_history(conn: asyncpg.Connection, zone: ZoneInfo, day: dt.date
             paid,
             days_ago,
         )
-    # Ana also has a class she booked and then cancelled, two days from now.
+    # Ana also has a class she booked with her Pack 10 and then cancelled in time (the session went
+    # back), two days from now.
     ana = await clients.ensure_client(conn, CLIENTS[0][0])
     slot = await conn.fetchrow(
         f"SELECT {catalog.SLOT_COLUMNS} FROM slots WHERE starts_at = ANY($1::timestamptz[]) ORDER BY starts_at LIMIT 1",
         [catalog.local_start(d, at, zone) for d, at, _ in schedule(day + dt.timedelta(days=2), 7)],
     )
     if slot is not None:
-        booking = await bookings.create_booking(conn, zone, client_id=ana["id"], slot=slot, package_id="pack-10")
-        await bookings.cancel_booking(conn, zone, client_id=ana["id"], ref=booking.code)
+        booking = await bookings.create_booking(
+            conn, zone, client_id=ana["id"], slot=slot, package_id="pack-10", require_package=False
+        )
+        await bookings.cancel_booking(conn, zone, client_id=ana["id"], ref=booking.code, refund_hours=refund_hours)
 
 
 async def ensure_nearly_full_class(conn: asyncpg.Connection, zone: ZoneInfo, day: dt.date) -> bool:
@@ -208,6 +214,8 @@ async def ensure_nearly_full_class(conn: asyncpg.Connection, zone: ZoneInfo, day
     )
     if slot is None:
         return False
-    for client_id in fillers:
-        await bookings.create_booking(conn, zone, client_id=client_id, slot=slot, package_id=None)
+    for client_id in fillers:  # each with a session of their package when they hold one (Ana, Carlos)
+        await bookings.create_booking(
+            conn, zone, client_id=client_id, slot=slot, package_id=None, require_package=False
+        )
     return True

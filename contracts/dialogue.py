@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
 
 from contracts.replies import Reply
 
@@ -57,4 +57,11 @@ class DialogueUpdate(_Frozen):
     interrupted_flow: FlowSnapshot | None = None
     question: Annotated[
         Reply | None, Field(description="The flow's pending question, asked again after a question in between")
+    ] = None
+    after_payment: Annotated[
+        dict[str, JsonValue] | None,
+        Field(description="A booking waiting for a package being bought: its slots, offered again once paid"),
+    ] = None
+    handed_off_until: Annotated[
+        AwareDatetime | None, Field(description="A person has the conversation until then: the bot is silent")
     ] = None

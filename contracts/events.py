@@ -286,6 +286,77 @@ class ReplyStatus(Event):
     payload: ReplyStatusPayload
 
 
+# --- payments, handoff, staff -----------------------------------------------------------------------
+
+
+class PaymentUpdatedPayload(_Frozen):
+    """The business's system says a purchase was paid (or its payment failed): ingress receives its
+    signed webhook. The conversation is the customer's WhatsApp address."""
+
+    customer: Annotated[str, Field(description="whatsapp:+E164 of the customer who bought")]
+    purchase_id: Annotated[str, Field(description="The purchase in the business's system")]
+    status: Literal["paid", "failed"]
+    package: str = ""
+    amount: float | None = None
+    currency: str = ""
+    valid_until: AwareDatetime | None = None
+    occurred_at: Annotated[AwareDatetime, Field(description="When the business recorded it")]
+
+
+class PaymentUpdated(Event):
+    TYPE: ClassVar[str] = "payment.updated"
+    type: Literal["payment.updated"] = "payment.updated"
+    payload: PaymentUpdatedPayload
+
+
+class HandedOffPayload(_Frozen):
+    """The bot handed the conversation to a person and stays silent until it is handed back."""
+
+    customer: str
+    reason: Literal["asked", "not_understood", "unknown_question", "payment_claim"]
+    summary: Annotated[str, Field(description="What the customer said last, for the staff who take over")] = ""
+    until: Annotated[AwareDatetime, Field(description="When the bot speaks again if nobody hands it back")]
+
+
+class ConversationHandedOff(Event):
+    TYPE: ClassVar[str] = "conversation.handed_off"
+    type: Literal["conversation.handed_off"] = "conversation.handed_off"
+    payload: HandedOffPayload
+
+
+class StaffPayload(_Frozen):
+    """Staff act on a conversation through ingress's admin API: a message to send, or the hand-back."""
+
+    customer: str
+    business: Annotated[str | None, Field(description="The business's WhatsApp address to send from")] = None
+    staff: Annotated[str, Field(description="Who acted (the admin token's name)")] = "staff"
+    action: Literal["reply", "hand_back"]
+    body: Annotated[str, Field(description="The message to send (action reply)", max_length=1600)] = ""
+    request_id: Annotated[str, Field(description="The admin request's idempotency key")]
+
+
+class StaffActed(Event):
+    TYPE: ClassVar[str] = "staff.acted"
+    type: Literal["staff.acted"] = "staff.acted"
+    payload: StaffPayload
+
+
+class PaymentClaimedPayload(_Frozen):
+    """The customer says they paid by other means or sent a receipt: recorded for staff to check;
+    nothing is marked paid."""
+
+    customer: str
+    text: str = ""
+    media: tuple[Media, ...] = ()
+    purchase_id: str | None = None
+
+
+class PaymentClaimed(Event):
+    TYPE: ClassVar[str] = "payment.claimed"
+    type: Literal["payment.claimed"] = "payment.claimed"
+    payload: PaymentClaimedPayload
+
+
 EVENT_TYPES: tuple[type[Event], ...] = (
     MessageReceived,
     IntentDetected,
@@ -293,4 +364,8 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     ReplySent,
     ReplyFailed,
     ReplyStatus,
+    PaymentUpdated,
+    ConversationHandedOff,
+    StaffActed,
+    PaymentClaimed,
 )

@@ -77,6 +77,17 @@ class PurchaseInfo(_Frozen):
     payment_link: str | None = None
 
 
+class CreditInfo(_Frozen):
+    """One of the customer's packages: sessions left and until when."""
+
+    name: str
+    status: Literal["active", "expired", "used_up", "pending"]
+    sessions_left: Annotated[int | None, Field(description="None: unlimited")] = None
+    sessions_total: int | None = None
+    valid_until: dt.date | None = None
+    payment_link: str | None = None
+
+
 class DaySchedule(_Frozen):
     date: dt.date
     slots: tuple[SlotInfo, ...] = ()
@@ -144,6 +155,30 @@ class ApiProblem(_Frozen):
     error: ErrorKind | None = None
     code: str | None = None
     operation: str | None = None
+
+
+class HandedOff(_Frozen):
+    """A person of the team takes the conversation; the bot stays silent until it is handed back."""
+
+    kind: Literal["handed_off"] = "handed_off"
+    reason: Literal["asked", "not_understood", "unknown_question", "payment_claim"] = "asked"
+    response_time: Annotated[str, Field(description="When staff answer, as the business profile says it")] = ""
+    open_now: bool = True
+    opens_at: Annotated[dt.datetime | None, Field(description="The next opening, when closed now")] = None
+
+
+class FaqAnswer(_Frozen):
+    """An answer from the business's profile, word for word as the business wrote it."""
+
+    kind: Literal["faq_answer"] = "faq_answer"
+    faq_id: str
+    answer: str
+
+
+class UnknownQuestion(_Frozen):
+    """A question about the business its profile does not answer: said plainly, and a person offered."""
+
+    kind: Literal["unknown_question"] = "unknown_question"
 
 
 class ResumeFlow(_Frozen):
@@ -233,6 +268,18 @@ class ConfirmBooking(_Question):
     changed: Annotated[bool, Field(description="The summary after the customer changed something")] = False
     asked: Annotated[bool, Field(description="The customer asked whether there is room: the summary says yes")] = False
     available: Annotated[int | None, Field(description="Places left in the class")] = None
+    sessions_left: Annotated[int | None, Field(description="Sessions of the package left after this booking")] = None
+    unlimited: bool = False
+
+
+class NoCredits(_Question):
+    """The customer has no package to book with: why (expired, used up), and the packages to buy."""
+
+    kind: Literal["no_credits"] = "no_credits"
+    date: dt.date | None = None
+    time: Time | None = None
+    expired: tuple[CreditInfo, ...] = ()
+    packages: tuple[PackageInfo, ...] = ()
 
 
 class AskChange(_Question):
@@ -250,6 +297,7 @@ class Booked(_Frozen):
     time: Time | None = None
     class_name: str = ""
     package: str | None = None
+    sessions_left: Annotated[int | None, Field(description="Sessions of the package left; None: unlimited")] = None
 
 
 class AlreadyBooked(_Frozen):
@@ -283,6 +331,24 @@ class Cancelled(_Frozen):
     kind: Literal["cancelled"] = "cancelled"
     booking: BookingInfo
     already: Annotated[bool, Field(description="It had been cancelled before")] = False
+    session_returned: Annotated[bool | None, Field(description="The session went back to the package")] = None
+    refund_hours: Annotated[int | None, Field(description="The policy: hours before the class to get it back")] = None
+    package: str | None = None
+    sessions_left: int | None = None
+
+
+class Credits(_Frozen):
+    """The customer's packages: sessions left, expiry, a payment still pending."""
+
+    kind: Literal["credits"] = "credits"
+    packages: tuple[CreditInfo, ...] = ()
+
+
+class PaymentClaimNoted(_Frozen):
+    """The customer says they paid another way or sent a receipt: staff will check it; nothing is marked paid."""
+
+    kind: Literal["payment_claim_noted"] = "payment_claim_noted"
+    response_time: str = ""
 
 
 class CancelTooLate(_Frozen):
@@ -321,6 +387,19 @@ class PaymentLink(_Frozen):
     currency: str = ""
     payment_link: str | None = None
     purchase_id: Ref | None = None
+
+
+class PaymentConfirmed(_Frozen):
+    """The business says the purchase was paid: told to the customer unprompted."""
+
+    kind: Literal["payment_confirmed"] = "payment_confirmed"
+    package: str = ""
+    valid_until: dt.date | None = None
+
+
+class PaymentFailed(_Frozen):
+    kind: Literal["payment_failed"] = "payment_failed"
+    package: str = ""
 
 
 class PurchaseDeclined(_Frozen):
@@ -378,11 +457,12 @@ class ProfileUpdated(_Frozen):
 
 Reply = Annotated[
     Greeting | Help | Goodbye | Acknowledged | Thanks | Clarification | OutOfScope | MediaReceived
-    | LocationReceived | ApiProblem | ResumeFlow | FlowExpired | Abandoned
+    | LocationReceived | ApiProblem | HandedOff | FaqAnswer | UnknownQuestion | ResumeFlow | FlowExpired | Abandoned
     | Packages | Schedule | BookingStatus | PurchaseHistory
-    | AskDate | DateInPast | OfferSlots | SlotFull | NoSlots | ConfirmBooking | AskChange | Booked | AlreadyBooked
+    | AskDate | DateInPast | OfferSlots | SlotFull | NoSlots | ConfirmBooking | AskChange | NoCredits | Booked
+    | AlreadyBooked | Credits | PaymentClaimNoted
     | ChooseBooking | NoBookings | ConfirmCancel | Cancelled | CancelTooLate | BookingNotFound | Kept
-    | ChoosePackage | ConfirmPurchase | PaymentLink | PurchaseDeclined
+    | ChoosePackage | ConfirmPurchase | PaymentLink | PaymentConfirmed | PaymentFailed | PurchaseDeclined
     | AskProfileField | AskEmail | AskName | InvalidEmail | InvalidName | ConfirmProfile | ProfileUpdated,
     Field(discriminator="kind"),
 ]

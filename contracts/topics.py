@@ -9,12 +9,16 @@ from typing import Any, Generic, TypeVar
 
 from contracts.events import (
     ActionCompleted,
+    ConversationHandedOff,
     Event,
     IntentDetected,
     MessageReceived,
+    PaymentClaimed,
+    PaymentUpdated,
     ReplyFailed,
     ReplySent,
     ReplyStatus,
+    StaffActed,
 )
 from contracts.upcasting import upcast
 
@@ -72,6 +76,10 @@ ACTION_COMPLETED = Topic("action.completed", ActionCompleted)
 REPLY_SENT = Topic("reply.sent", ReplySent)
 REPLY_FAILED = Topic("reply.failed", ReplyFailed)
 REPLY_STATUS = Topic("reply.status", ReplyStatus)
+PAYMENT_UPDATED = Topic("payment.updated", PaymentUpdated)
+CONVERSATION_HANDED_OFF = Topic("conversation.handed_off", ConversationHandedOff)
+STAFF_ACTED = Topic("staff.acted", StaffActed)
+PAYMENT_CLAIMED = Topic("payment.claimed", PaymentClaimed)
 
 ALL_TOPICS: tuple[Topic[Any], ...] = (
     MESSAGE_RECEIVED,
@@ -80,6 +88,10 @@ ALL_TOPICS: tuple[Topic[Any], ...] = (
     REPLY_SENT,
     REPLY_FAILED,
     REPLY_STATUS,
+    PAYMENT_UPDATED,
+    CONVERSATION_HANDED_OFF,
+    STAFF_ACTED,
+    PAYMENT_CLAIMED,
 )
 
 STAGES: tuple[str, ...] = ("nlu", "actions", "responder", "logger")

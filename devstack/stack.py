@@ -25,6 +25,7 @@ SERVICES = ("ingress", "nlu", "actions", "responder", "logger")
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEMO_BUSINESS_TOKEN = "demo-business-token"
+DEMO_BUSINESS_WEBHOOK_SECRET = "demo-business-webhook-secret"
 DEMO_BUSINESS_NUMBER = "whatsapp:+14155238886"
 
 
@@ -154,6 +155,8 @@ class Stack:
             "BUSINESS_API_TOKEN": self.config.business_token,
             "BUSINESS_API_PORT": str(ports.business_api),
             "BUSINESS_API_DATABASE_URL": self.database_url,
+            # The business API notifies ingress of payments, signed with BUSINESS_WEBHOOK_SECRET (both read it).
+            "BUSINESS_API_ORCHESTRATOR_WEBHOOK_URL": self.ingress_url + "/webhooks/business/payments",
             "TWILIO_STANDIN_PORT": str(ports.twilio),
             "INGRESS_HTTP_PORT": str(ports.ingress),
             "INGRESS_PUBLIC_URL": self.ingress_url,
@@ -165,6 +168,8 @@ class Stack:
             "LOGGER_JSONL_PATH": str(self.config.run_dir / "events.jsonl"),
         }
         env.setdefault("TWILIO_API_BASE_URL", self.url("twilio"))
+        env.setdefault("BUSINESS_WEBHOOK_SECRET", DEMO_BUSINESS_WEBHOOK_SECRET)
+        env.setdefault("BUSINESS_API_PAYMENT_BASE_URL", self.url("business_api") + "/pay")  # links on its port
         env.update(self.config.extra_env)
         return env
 

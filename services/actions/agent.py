@@ -19,18 +19,19 @@ from typing import Any
 import faust
 from faust.types import EventT, StreamT
 
-from contracts import INTENT_DETECTED, IntentDetected
+from contracts import INTENT_DETECTED
 from contracts.topics import DIALOGUE_CHANGELOG
 from runtime.kafka import KAFKA_MAX_BATCH_BYTES, TANSU_MAX_BATCH_BYTES, Publisher
 from runtime.ops import http_server, ops_app
 from runtime.stage import Output, RecordProcessor, record_lag
-from services.actions.handler import STAGE, ActionsDeps, handle
+from services.actions.handler import SOURCES, STAGE, ActionsDeps, ActionsInput, handle
 from services.actions.settings import ActionsSettings
 from services.actions.state import DialogueState, load_state
 
 log = logging.getLogger(__name__)
 
 APP_ID = "actions"
+SOURCE_NAMES = frozenset(topic.name for topic in SOURCES)
 TABLE = "dialogue"
 assert DIALOGUE_CHANGELOG == f"{APP_ID}-{TABLE}-changelog"
 
@@ -74,7 +75,7 @@ class DialogueWorker:
         self.settings = settings
         self.deps = deps
         self.ready = asyncio.Event()
-        self.processor: RecordProcessor[IntentDetected] | None = None
+        self.processor: RecordProcessor[ActionsInput] | None = None
         self.publisher = publisher
         self.crashed = False
         self.busy_since: float | None = None  # monotonic time the record in the handler started
@@ -82,7 +83,7 @@ class DialogueWorker:
         self.work_waiting = False
         self._pending: dict[str, DialogueState] = {}
         self._positions: dict[Any, int] = {}  # partition → offset after the last record processed
-        self.source = app.topic(INTENT_DETECTED.name, key_type=bytes, value_type=bytes,
+        self.source = app.topic(*(topic.name for topic in SOURCES), key_type=bytes, value_type=bytes,
                                 key_serializer="raw", value_serializer="raw")
         self.table = app.Table(TABLE, default=None, partitions=INTENT_DETECTED.partitions)
         app.agent(self.source, name="dialogue")(self.run)
@@ -111,7 +112,7 @@ class DialogueWorker:
             if tp not in assigned:
                 del self._positions[tp]
         for tp in assigned:
-            if tp.topic != INTENT_DETECTED.name:
+            if tp.topic not in SOURCE_NAMES:
                 continue
             highwater = self.app.consumer.highwater(tp)
             position = self._positions.get(tp)
@@ -125,7 +126,7 @@ class DialogueWorker:
     async def start_side_services(self) -> None:
         if self.publisher is None:
             self.publisher = await Publisher.connect(self.settings, stage=STAGE)
-        self.processor = RecordProcessor(name=STAGE, sources=[INTENT_DETECTED], handler=self.handle,
+        self.processor = RecordProcessor(name=STAGE, sources=list(SOURCES), handler=self.handle,
                                          publisher=self.publisher, max_attempts=self.settings.max_attempts,
                                          retry_attempts=self.settings.retry_attempts)
         self.ready.set()
@@ -141,7 +142,7 @@ class DialogueWorker:
             return DialogueState.empty(conversation_id)
         return load_state(stored)
 
-    async def handle(self, event: IntentDetected) -> list[Output]:
+    async def handle(self, event: ActionsInput) -> list[Output]:
         new_state, outputs = await handle(self.state_of(event.conversation_id), event, self.deps)
         self._pending[event.event_id] = new_state
         return outputs

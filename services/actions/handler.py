@@ -20,6 +20,7 @@ derived from the message's event id, so a replayed message never acts twice.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Literal, cast
@@ -28,34 +29,52 @@ from pydantic import JsonValue
 
 from contracts import (
     ACTION_COMPLETED,
+    CONVERSATION_HANDED_OFF,
+    INTENT_DETECTED,
+    PAYMENT_CLAIMED,
+    PAYMENT_UPDATED,
+    STAFF_ACTED,
     ActionCompleted,
     ActionCompletedPayload,
     ActionOutcome,
+    ConversationHandedOff,
+    HandedOffPayload,
     IntentDetected,
     NluOutcome,
+    PaymentClaimed,
+    PaymentClaimedPayload,
+    PaymentUpdated,
+    StaffActed,
+    Topic,
 )
 from contracts.dialogue import DialogueUpdate, FlowSnapshot
 from contracts.replies import (
     Abandoned,
     Acknowledged,
     Clarification,
+    FaqAnswer,
     FlowExpired,
     FlowName,
     Goodbye,
     Greeting,
+    HandedOff,
     Help,
     LocationReceived,
     MediaReceived,
     OutOfScope,
+    PaymentConfirmed,
+    PaymentFailed,
     Reply,
     ResumeFlow,
     Thanks,
+    UnknownQuestion,
 )
 from runtime.stage import Output
 from services.actions import understanding
 from services.actions.adapters.business_api import BusinessApiError
 from services.actions.flows import FLOWS, ActionsDeps, Context, Decision, Flow, queries
 from services.actions.flows.base import api_failure
+from services.actions.flows.booking import booking_waiting_for_payment
 from services.actions.flows.profile import FREE_TEXT
 from services.actions.state import DialogueState, apply, is_expired, is_stale, with_dialogue
 
@@ -68,6 +87,7 @@ QUERIES = {
     "consulta_estado": queries.booking_status,
     "consultar_historial": queries.purchase_history,
     "consultar_horarios": queries.schedule,
+    "consultar_creditos": queries.credits,
 }
 ALIASES = {
     # Inside a flow, these intents continue it instead of interrupting it.
@@ -82,21 +102,35 @@ ACT_INTENTS = frozenset(understanding.ACTS)
 __all__ = ["STAGE", "ActionsDeps", "decide", "handle"]
 
 
-async def handle(state: DialogueState, event: IntentDetected, deps: ActionsDeps) -> tuple[DialogueState, list[Output]]:
-    """The conversation's next state and the events to publish for one `intent.detected`."""
+ActionsInput = IntentDetected | PaymentUpdated | StaffActed
+SOURCES: tuple[Topic[ActionsInput], ...] = (INTENT_DETECTED, PAYMENT_UPDATED, STAFF_ACTED)  # type: ignore[assignment]
+"""The topics actions consumes, all keyed by conversation and co-partitioned with the dialogue Table."""
+HANDOFF_INTENT = "hablar_con_humano"
+INFO_INTENT = "consultar_info"
+
+
+async def handle(state: DialogueState, event: ActionsInput, deps: ActionsDeps) -> tuple[DialogueState, list[Output]]:
+    """The conversation's next state and the events to publish for one event of `SOURCES`."""
     if state.has_applied(event.event_id):
         return state, _redelivered(state, event)
-    expired = is_expired(state, event.payload.received_at, deps.flow_idle_s)
+    if isinstance(event, StaffActed):
+        return apply(state, event), []  # staff's message is sent by responder; a hand-back ends the silence
+    if isinstance(event, PaymentUpdated):
+        return _on_payment(apply(state, event), event, deps)
+    received = event.payload.received_at
+    if state.handed_off(received):
+        return apply(state, event), []  # a person has the conversation: the bot stays silent
+    expired = is_expired(state, received, deps.flow_idle_s)
     expired_flow = (state.flow or (state.interrupted_flow.flow if state.interrupted_flow else None)
                     if expired else None)
-    stale = is_stale(state, event.payload.received_at, deps.flow_idle_s)
+    stale = is_stale(state, received, deps.flow_idle_s)
     state = apply(state, event)
-    if stale and state.offered:
-        state = state.model_copy(update={"offered": ()})  # a list shown long ago is not "la de las 7" now
     if event.payload.outcome is NluOutcome.THROTTLED:
         return state, []  # recorded upstream; ingress already told the sender to slow down
     if expired:
         state = with_dialogue(state, DialogueUpdate())
+    if stale and state.offered:
+        state = state.model_copy(update={"offered": ()})  # a list shown long ago is not "la de las 7" now
     first, second = split_requests(event)
     try:
         decision = await decide(Context(first, state, deps), expired_flow=expired_flow)
@@ -104,13 +138,99 @@ async def handle(state: DialogueState, event: IntentDetected, deps: ActionsDeps)
             decision = await _with_second_request(Context(second, state, deps), decision)
     except BusinessApiError as error:  # an answer of the wrong shape, read outside a flow's own handling
         decision = api_failure("business_api", error, dialogue=state.dialogue)
+    if _misunderstood_again(state, decision):
+        decision = _hand_off(Context(first, state, deps), "not_understood")
+    decision = _keeping_the_waiting_booking(state, decision)
+    completed = _completed(event, state, decision, customer=event.payload.customer)
+    outputs = [Output(ACTION_COMPLETED, completed)]
+    if decision.dialogue.handed_off_until is not None:
+        outputs.append(Output(CONVERSATION_HANDED_OFF, _handed_off(event, decision)))
+    if decision.claim is not None:
+        claimed = PaymentClaimed.caused_by(event, stage=f"{STAGE}:claim", payload=PaymentClaimedPayload(
+            customer=event.payload.customer, text=event.payload.text, media=event.payload.media,
+            purchase_id=decision.claim))
+        outputs.append(Output(PAYMENT_CLAIMED, claimed))
+    return apply(state, completed), outputs
+
+
+def _keeping_the_waiting_booking(state: DialogueState, decision: Decision) -> Decision:
+    """A booking waiting for a package being bought (`after_payment`) stays through the purchase, until a
+    new booking replaces it or the customer drops what was going on."""
+    dialogue = decision.dialogue
+    if state.after_payment is None or dialogue.after_payment is not None or decision.intent == "agendar_cita" \
+            or decision.outcome is ActionOutcome.CANCELLED or decision.drops_interrupted:
+        return decision
+    return decision.with_dialogue(dialogue.model_copy(update={"after_payment": state.after_payment}))
+
+
+def _completed(cause: IntentDetected | PaymentUpdated, state: DialogueState, decision: Decision, *,
+               customer: str) -> ActionCompleted:
+    user_text = cause.payload.text if isinstance(cause, IntentDetected) else ""
+    intent = decision.intent or (cause.payload.intent if isinstance(cause, IntentDetected) else None)
     payload = ActionCompletedPayload(
-        customer=event.payload.customer, business=event.payload.business,
-        intent=decision.intent or event.payload.intent, action=decision.action, outcome=decision.outcome,
-        reply=decision.reply, followup=decision.followup, user_text=event.payload.text,
+        customer=customer, business=state.business or "", intent=intent, action=decision.action,
+        outcome=decision.outcome, reply=decision.reply, followup=decision.followup, user_text=user_text,
         form_of_address=state.form_of_address, error=decision.error, dialogue=decision.dialogue,
     )
-    completed = ActionCompleted.caused_by(event, stage=STAGE, payload=payload)
+    return ActionCompleted.caused_by(cause, stage=STAGE, payload=payload)
+
+
+def _handed_off(cause: IntentDetected, decision: Decision) -> ConversationHandedOff:
+    reply = decision.reply
+    until = decision.dialogue.handed_off_until
+    assert isinstance(reply, HandedOff) and until is not None
+    payload = HandedOffPayload(customer=cause.payload.customer, reason=reply.reason, summary=cause.payload.text,
+                               until=until)
+    return ConversationHandedOff.caused_by(cause, stage=f"{STAGE}:handoff", payload=payload)
+
+
+def _misunderstood_again(state: DialogueState, decision: Decision) -> bool:
+    """The bot did not understand twice in a row: a person takes over rather than a third guess."""
+    reply = decision.reply
+    missed = bool(getattr(reply, "not_understood", False)) or getattr(reply, "reason", None) == "low_confidence"
+    return missed and state.misunderstood >= 1
+
+
+def _hand_off(ctx: Context, reason: Literal["asked", "not_understood", "unknown_question", "payment_claim"]
+              ) -> Decision:
+    """A person of the team takes the conversation; the bot is silent until it is handed back."""
+    received = ctx.event.payload.received_at
+    until = received + dt.timedelta(seconds=ctx.deps.handoff_s)
+    profile = ctx.deps.profile
+    open_now = profile.is_open(received)
+    reply = HandedOff(reason=reason, response_time=profile.handoff.response_time, open_now=open_now,
+                      opens_at=None if open_now else profile.next_opening(received))
+    return Decision("hand_off", ActionOutcome.ANSWERED, reply, DialogueUpdate(handed_off_until=until),
+                    drops_interrupted=True)
+
+
+def _about_the_business(ctx: Context) -> Decision:
+    """A question about the studio, answered word for word from its profile; one the profile does not
+    answer is said plainly and a person is offered (a yes hands the conversation off)."""
+    match = ctx.deps.faq.match(ctx.event.payload.text)
+    if match is None:
+        return Decision("unknown_question", ActionOutcome.ANSWERED, UnknownQuestion(),
+                        DialogueUpdate(awaiting="handoff"))
+    return Decision("faq", ActionOutcome.ANSWERED, FaqAnswer(faq_id=match.faq_id, answer=match.answer),
+                    DialogueUpdate(offered=ctx.state.offered))
+
+
+def _on_payment(state: DialogueState, event: PaymentUpdated, deps: ActionsDeps) -> tuple[DialogueState, list[Output]]:
+    """The business says a purchase was paid (or failed): the customer is told unprompted, and a booking
+    that was waiting for that package is offered again, ready for a yes."""
+    payload = event.payload
+    if payload.status == "failed":
+        decision = Decision("payment_failed", ActionOutcome.FAILED, PaymentFailed(package=payload.package),
+                            state.dialogue)
+    else:
+        valid = payload.valid_until.astimezone(deps.zone).date() if payload.valid_until else None
+        decision = Decision("payment_confirmed", ActionOutcome.SUCCEEDED,
+                            PaymentConfirmed(package=payload.package, valid_until=valid), state.dialogue)
+        if state.after_payment:
+            offered = booking_waiting_for_payment(state.after_payment)
+            decision = replace(decision, followup=offered.reply, dialogue=offered.dialogue, intent="agendar_cita")
+    state = state if state.business else state.model_copy(update={"business": deps.business_number})
+    completed = _completed(event, state, decision, customer=payload.customer)
     return apply(state, completed), [Output(ACTION_COMPLETED, completed)]
 
 
@@ -145,7 +265,7 @@ async def _with_second_request(ctx: Context, first: Decision) -> Decision:
     return replace(first, followup=second.reply, dialogue=dialogue)
 
 
-def _redelivered(state: DialogueState, event: IntentDetected) -> list[Output]:
+def _redelivered(state: DialogueState, event: ActionsInput) -> list[Output]:
     """The same action.completed again (same id) if this event's was the last one; else nothing new."""
     last = state.last_reply
     if last is not None and last.cause_id == event.event_id:
@@ -157,6 +277,9 @@ def _redelivered(state: DialogueState, event: IntentDetected) -> list[Output]:
 async def decide(ctx: Context, *, expired_flow: str | None = None) -> Decision:
     payload, state = ctx.event.payload, ctx.state
     caption_asks = _confident(ctx) and (payload.intent in FLOWS or payload.intent in QUERIES)
+    if payload.media and any(turn.text == "payment_link" for turn in state.turns) \
+            and (purchase := await queries.pending_purchase(ctx)) is not None:
+        return queries.payment_claim(ctx, purchase)  # a receipt sent while a payment is pending
     if payload.outcome is NluOutcome.MEDIA_ONLY or (payload.media and not caption_asks):
         media = MediaReceived(content_types=tuple(m.content_type for m in payload.media))
         return _keeping_the_flow(ctx, Decision("acknowledge_media", ActionOutcome.ANSWERED, media))
@@ -164,6 +287,8 @@ async def decide(ctx: Context, *, expired_flow: str | None = None) -> Decision:
         return _keeping_the_flow(ctx, Decision("acknowledge_location", ActionOutcome.ANSWERED, LocationReceived()))
     if payload.outcome is NluOutcome.EMPTY or not payload.text.strip():
         return _clarify("empty", state.dialogue)
+    if payload.intent == HANDOFF_INTENT and _confident(ctx):
+        return _hand_off(ctx, "asked")  # whatever was going on: a person takes it from here
     if state.flow in FLOWS and state.pending is not None:
         return await _on_pending(ctx, FLOWS[state.flow])
     if state.flow in FLOWS:
@@ -221,8 +346,8 @@ async def _in_flow(ctx: Context, flow: Flow) -> Decision:
         # "¿Qué cambiamos?" answered with anything but a value or a yes ("ya, gracias"): nothing to
         # change, the booking is dropped and the message served on its own
         return await _fresh(ctx, carry=False) if _confident(ctx) else _abandoned(flow.name)
-    if same or ctx.answer == "yes":
-        return await _step(ctx, flow, dict(state.slots), not_understood=not same and not editing)
+    if same or ctx.answer == "yes":  # "sí" to "¿cuál prefieres?": the question again, plainly
+        return await _step(ctx, flow, dict(state.slots))
     if _confident(ctx) or _out_of_scope(ctx):
         return await _interrupt(ctx, flow)
     return await _step(ctx, flow, dict(state.slots), not_understood=True)
@@ -337,6 +462,8 @@ async def _fresh(ctx: Context, *, expired_flow: str | None = None, carry: bool =
     if package:
         return _carry(await _step(ctx, FLOWS["pagar_servicio"], package), aside)
     if intent in ACT_INTENTS or not _confident(ctx):
+        if answer == "yes" and state.awaiting == "handoff":
+            return _hand_off(ctx, "unknown_question")
         if answer == "yes":
             return _carry(await _accept_the_offer(ctx), aside)
         if answer == "no":
@@ -349,6 +476,8 @@ async def _fresh(ctx: Context, *, expired_flow: str | None = None, carry: bool =
         decision = Decision(intent, ActionOutcome.ANSWERED, direct, DialogueUpdate(offered=state.offered),
                             drops_interrupted=intent == "despedida")
         return _carry(decision, aside)
+    if intent in ("pagar_servicio", "consultar_creditos") and understanding.claims_payment(ctx.text):
+        return _carry(await queries.credits(ctx), aside)  # "te mando el comprobante": not a new purchase
     if intent in FLOWS:
         flow = FLOWS[intent]
         found = flow.extract(ctx, {}, state.offered, None)
@@ -359,6 +488,8 @@ async def _fresh(ctx: Context, *, expired_flow: str | None = None, carry: bool =
         return _carry(await _step(ctx, booking, {**found, "pregunta": True}), aside)
     if intent in QUERIES:
         return _carry(await QUERIES[intent](ctx), aside)
+    if intent == INFO_INTENT:
+        return _carry(_about_the_business(ctx), aside)
     return _carry(_clarify("not_supported", DialogueUpdate()), aside)
 
 

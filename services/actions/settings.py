@@ -8,6 +8,7 @@ from pydantic_settings import SettingsConfigDict
 from runtime.settings import DEMO_BUSINESS_TOKEN, ServiceSettings, refuse_demo_secret, shared
 
 DEFAULT_ENDPOINTS_FILE = Path(__file__).parent / "endpoints.yaml"
+DEFAULT_PROFILE_FILE = Path(__file__).parent / "business.yaml"
 
 
 class ActionsSettings(ServiceSettings):
@@ -27,8 +28,15 @@ class ActionsSettings(ServiceSettings):
     )
     circuit_reset_s: float = Field(30.0, gt=0, description="Cool-down before an open circuit lets one trial call")
     endpoints_file: Path = Field(DEFAULT_ENDPOINTS_FILE, description="YAML mapping of operations to endpoints")
+    business_profile_file: Path = Field(
+        DEFAULT_PROFILE_FILE, description="The business's profile: hours, policies, FAQs"
+    )
     confidence_threshold: float = Field(0.45, description="Below it the bot asks instead of guessing")
     flow_idle_s: float = Field(900.0, gt=0, description="An unfinished flow left idle this long is dropped")
+    handoff_s: float = Field(4 * 3600.0, gt=0, description="A conversation handed to a person comes back to the bot "
+                             "after this long unless staff hand it back sooner")
+    business_number: str = Field("whatsapp:+14155238886", validation_alias=shared("BUSINESS_WHATSAPP_NUMBER"),
+                                 description="The business's WhatsApp address, for messages no customer message caused")
     timezone: str = Field("America/Mexico_City", validation_alias=shared("BUSINESS_TIMEZONE"))
 
     @model_validator(mode="after")

@@ -8,6 +8,8 @@ that caused it):
   message, from the event itself: replays are deterministic), remembers the values it mentions
   (a day, a time, a package, a booking code) with the time they were said, and the register the
   customer uses (tú, vos, usted) when the message shows it;
+- `staff.acted` records a staff message as a turn, or hands the conversation back to the bot;
+- `payment.updated` is only recorded as applied (the decision it causes changes the rest);
 - `action.completed` carries the actions stage's decision in `payload.dialogue` (a
   `contracts.dialogue.DialogueUpdate`): the active flow, its slots, what the bot waits for, the
   pending confirmation, what it offered, the flow's pending question and the interrupted flow
@@ -32,7 +34,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
 
-from contracts import ACTION_COMPLETED, ActionCompleted, ActionOutcome, IntentDetected
+from contracts import ACTION_COMPLETED, ActionCompleted, ActionOutcome, IntentDetected, PaymentUpdated, StaffActed
 from contracts.dialogue import DialogueUpdate, FlowSnapshot, Offer, PendingConfirmation
 from contracts.replies import FlowName, Register, Reply
 from services.actions.understanding import register_of
@@ -42,6 +44,9 @@ MAX_APPLIED = 64
 STATE_VERSION = 2
 REMEMBERED_ENTITIES = ("fecha", "hora", "paquete", "referencia")
 FLOW_NAMES: frozenset[str] = frozenset(get_args(FlowName))
+
+StateEvent = IntentDetected | ActionCompleted | PaymentUpdated | StaffActed
+"""The events the dialogue state is folded from."""
 
 
 class _Frozen(BaseModel):
@@ -81,6 +86,10 @@ class DialogueState(_Frozen):
     offered: tuple[Offer, ...] = ()
     interrupted_flow: FlowSnapshot | None = None
     question: Reply | None = None
+    after_payment: dict[str, JsonValue] | None = None
+    handed_off_until: AwareDatetime | None = None
+    misunderstood: Annotated[int, Field(description="Replies in a row that did not understand the customer")] = 0
+    business: Annotated[str | None, Field(description="The business's WhatsApp address the customer writes to")] = None
     form_of_address: Annotated[Register, Field(description="How the customer last showed they address us")] = "tu"
     mentioned: Annotated[dict[str, Mention], Field(description="Entity type → the last value said")] = Field(
         default_factory=dict)
@@ -97,7 +106,8 @@ class DialogueState(_Frozen):
     def dialogue(self) -> DialogueUpdate:
         """The decision part of the state (what an action.completed replaces)."""
         return DialogueUpdate(flow=self.flow, slots=self.slots, awaiting=self.awaiting, pending=self.pending,
-                              offered=self.offered, interrupted_flow=self.interrupted_flow, question=self.question)
+                              offered=self.offered, interrupted_flow=self.interrupted_flow, question=self.question,
+                              after_payment=self.after_payment, handed_off_until=self.handed_off_until)
 
     @property
     def busy(self) -> bool:
@@ -106,6 +116,10 @@ class DialogueState(_Frozen):
 
     def has_applied(self, event_id: str) -> bool:
         return event_id in self.applied
+
+    def handed_off(self, now: datetime) -> bool:
+        """Whether a person has the conversation at `now` (the bot stays silent)."""
+        return self.handed_off_until is not None and now < self.handed_off_until
 
     def recalled(self, entity: str, *, now: datetime, idle_s: float) -> JsonValue | None:
         """The value of `entity` said in an earlier turn, unless it is older than the flow idle time."""
@@ -121,25 +135,24 @@ class DialogueState(_Frozen):
         return ACTION_COMPLETED.decode_dict(self.last_reply.event)
 
 
-def apply(state: DialogueState, event: IntentDetected | ActionCompleted) -> DialogueState:
+def apply(state: DialogueState, event: StateEvent) -> DialogueState:
     """The state after `event`; the same state when `event` was already applied."""
     if event.event_id in state.applied:
         return state
     applied = (*state.applied, event.event_id)[-MAX_APPLIED:]
     if isinstance(event, ActionCompleted):
-        payload = event.payload
-        turn = Turn(role="bot", text=payload.reply.kind, intent=payload.intent, at=event.occurred_at)
-        changes: dict[str, Any] = {
-            "turns": (*state.turns, turn)[-MAX_TURNS:],
-            "applied": applied,
-            "last_reply": LastReply(cause_id=event.causation_id or "",
-                                    event=event.model_dump(mode="json", by_alias=True)),
-        }
-        if payload.dialogue is not None:
-            changes.update(dict(payload.dialogue))
-        if payload.intent in FLOW_NAMES and payload.outcome in (ActionOutcome.SUCCEEDED, ActionOutcome.CANCELLED):
-            changes["mentioned"] = {}  # carried values expire with the flow they served
-        return state.model_copy(update=changes)
+        return _after_decision(state, event, applied)
+    if isinstance(event, IntentDetected):
+        return _after_message(state, event, applied)
+    if isinstance(event, StaffActed):
+        if event.payload.action == "hand_back":
+            return state.model_copy(update={"applied": applied, "handed_off_until": None, "misunderstood": 0})
+        turn = Turn(role="bot", text="staff", at=event.occurred_at)
+        return state.model_copy(update={"applied": applied, "turns": (*state.turns, turn)[-MAX_TURNS:]})
+    return state.model_copy(update={"applied": applied})  # a payment.updated: its decision changes the rest
+
+
+def _after_message(state: DialogueState, event: IntentDetected, applied: tuple[str, ...]) -> DialogueState:
     payload_in = event.payload
     turn = Turn(role="user", text=payload_in.text, intent=payload_in.intent, at=payload_in.received_at)
     mentioned = dict(state.mentioned)
@@ -152,7 +165,26 @@ def apply(state: DialogueState, event: IntentDetected | ActionCompleted) -> Dial
         "updated_at": payload_in.received_at,
         "mentioned": mentioned,
         "form_of_address": register_of(payload_in.text) or state.form_of_address,
+        "business": payload_in.business,
     })
+
+
+def _after_decision(state: DialogueState, event: ActionCompleted, applied: tuple[str, ...]) -> DialogueState:
+    payload = event.payload
+    turn = Turn(role="bot", text=payload.reply.kind, intent=payload.intent, at=event.occurred_at)
+    missed = (bool(getattr(payload.reply, "not_understood", False))
+              or getattr(payload.reply, "reason", None) in ("low_confidence", "empty"))
+    changes: dict[str, Any] = {
+        "turns": (*state.turns, turn)[-MAX_TURNS:],
+        "applied": applied,
+        "last_reply": LastReply(cause_id=event.causation_id or "", event=event.model_dump(mode="json", by_alias=True)),
+        "misunderstood": state.misunderstood + 1 if missed else 0,
+    }
+    if payload.dialogue is not None:
+        changes.update(dict(payload.dialogue))
+    if payload.intent in FLOW_NAMES and payload.outcome in (ActionOutcome.SUCCEEDED, ActionOutcome.CANCELLED):
+        changes["mentioned"] = {}  # carried values expire with the flow they served
+    return state.model_copy(update=changes)
 
 
 def with_dialogue(state: DialogueState, update: DialogueUpdate) -> DialogueState:
@@ -171,7 +203,7 @@ def is_expired(state: DialogueState, now: datetime, idle_s: float) -> bool:
     return state.busy and is_stale(state, now, idle_s)
 
 
-def fold(events: Iterable[IntentDetected | ActionCompleted], conversation_id: str,
+def fold(events: Iterable[StateEvent], conversation_id: str,
          state: DialogueState | None = None) -> DialogueState:
     """The state of a conversation rebuilt from its events (a replay)."""
     current = state or DialogueState.empty(conversation_id)

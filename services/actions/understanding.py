@@ -104,6 +104,15 @@ _VOSEO_VERB = re.compile(r"\b(anot|reserv|agend|cancel|confirm|pas|mand|necesit|
                          r"(ás|és|ís)\b")  # a present-tense voseo verb customers use: "¿me anotás?", "¿tenés?"
 
 
+_CLAIM = re.compile(r"\b(comprobante|transferencia|transferi|deposito|deposite|recibo|voucher|captura|ticket"
+                    r"|bizum|spei|oxxo)\b")
+
+
+def claims_payment(text: str) -> bool:
+    """"te mando el comprobante", "ya hice la transferencia": the customer says they paid another way."""
+    return bool(_CLAIM.search(fold(text)))
+
+
 def mentions_booking(text: str, entities: Sequence[Entity]) -> bool:
     """Whether a "cancela" is about a class ("cancela mi clase del viernes") rather than the current task."""
     if any(e.entity in {"referencia", "fecha", "hora"} for e in entities):

@@ -3,8 +3,10 @@
 An inbound message is parsed, admitted (de-duplication and the sender's rate limit, in Redis),
 published as `message.received` once the broker acknowledged it, and answered with TwiML. A
 delivery callback is published as `reply.status`, chained to the conversation by the correlation
-id the responder put in the callback URL. `http.py` reads, limits and verifies the request and
-turns `Rejected` into a JSON 4xx/5xx; nothing here knows about HTTP.
+id the responder put in the callback URL. A payment notification of the business (its signed
+webhook) is published as `payment.updated` in the customer's conversation, with an id derived from
+the purchase and status so that the business's retries map to one event. `http.py` reads, limits
+and verifies the request and turns `Rejected` into a JSON 4xx/5xx; nothing here knows about HTTP.
 """
 
 from __future__ import annotations
@@ -22,16 +24,20 @@ from redis.exceptions import RedisError
 
 from contracts import (
     MESSAGE_RECEIVED,
+    PAYMENT_UPDATED,
     REPLY_STATUS,
     Event,
     MessageReceived,
+    PaymentUpdated,
     ReplyStatus,
     Topic,
     inbound_event_id,
+    payment_event_id,
     status_event_id,
 )
 from runtime.logs import correlation_id
 from services.ingress.adapters.admission import Admitted
+from services.ingress.business_webhook import parse_payment
 from services.ingress.webhook import InvalidWebhook, parse_inbound, parse_status
 
 log = logging.getLogger(__name__)
@@ -143,6 +149,32 @@ async def handle_status(form: Mapping[str, str], deps: IngressDeps, *, query: Ma
         log.error("broker unavailable for a status callback, answering 503: %s", exc)
         raise Rejected(503, RETRY_LATER) from None
     WEBHOOKS.labels("status", "published").inc()
+
+
+async def handle_payment(body: bytes, deps: IngressDeps) -> str:
+    """Publish the business's verified payment notification as `payment.updated`; return the event id.
+
+    At-least-once from the business: a retry publishes the same event id again, and consumers
+    de-duplicate by id. The event starts a chain of its own (it answers no message)."""
+    try:
+        payload = parse_payment(body)
+    except InvalidWebhook as exc:
+        raise Rejected(400, str(exc)) from None
+    event_id = payment_event_id(payload.purchase_id, payload.status, payload.occurred_at)
+    correlation_id.set(event_id)
+    event = PaymentUpdated(
+        event_id=event_id, type=PaymentUpdated.TYPE, occurred_at=payload.occurred_at,
+        conversation_id=payload.customer, correlation_id=event_id, causation_id=None, payload=payload,
+    )
+    try:
+        await deps.publisher.publish(PAYMENT_UPDATED, event)
+    except (KafkaError, OSError) as exc:
+        BROKER_UNAVAILABLE.inc()
+        log.error("broker unavailable for a payment notification, answering 503 so that the business retries: %s",
+                  exc)
+        raise Rejected(503, RETRY_LATER) from None
+    WEBHOOKS.labels("business_payment", "published").inc()
+    return event_id
 
 
 def chain_of(query: Mapping[str, str]) -> str | None:

@@ -1,7 +1,9 @@
-"""The webhook edge over HTTP: form reading and limits, Twilio's signature and account, routes.
+"""The webhook edge over HTTP: form reading and limits, Twilio's signature and account, routes;
+and the business's payment webhook: body limits and its HMAC signature.
 
 Everything past verification (parse, admission, publish, the answer) is `handler.py`'s; a
-`Rejected` from either side becomes a JSON 4xx/5xx with a reason for Twilio's debugger.
+`Rejected` from either side becomes a JSON 4xx/5xx with a reason for Twilio's debugger (or the
+business's logs).
 """
 
 from __future__ import annotations
@@ -18,7 +20,16 @@ from prometheus_client import Histogram
 from twilio.request_validator import RequestValidator
 
 from runtime.metrics import LATENCY_BUCKETS
-from services.ingress.handler import WEBHOOKS, IngressDeps, Rejected, handle_inbound, handle_status
+from services.ingress.admin import admin_routes
+from services.ingress.business_webhook import SIGNATURE_HEADER, signature_problem
+from services.ingress.handler import (
+    WEBHOOKS,
+    IngressDeps,
+    Rejected,
+    handle_inbound,
+    handle_payment,
+    handle_status,
+)
 from services.ingress.settings import IngressSettings
 from services.ingress.signature import FormParams, signed_url, valid_signature
 
@@ -26,7 +37,9 @@ log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/webhooks/twilio/whatsapp"
 STATUS_PATH = "/webhooks/twilio/status"
+BUSINESS_PAYMENTS_PATH = "/webhooks/business/payments"
 FORM_TYPE = "application/x-www-form-urlencoded"
+JSON_TYPE = "application/json"
 
 WEBHOOK_SECONDS = Histogram("ingress_webhook_seconds", "Time to answer a webhook", ["endpoint"],
                             buckets=LATENCY_BUCKETS)
@@ -66,8 +79,25 @@ async def read_form(request: Request, settings: IngressSettings) -> FormParams:
     return FormParams(pairs)
 
 
+async def read_json_body(request: Request, settings: IngressSettings) -> bytes:
+    """The raw JSON body (what the signature covers), within the body limit."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != JSON_TYPE:
+        raise Rejected(415, f"expected {JSON_TYPE}")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > settings.max_body_bytes:
+        raise Rejected(413, f"body larger than {settings.max_body_bytes} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > settings.max_body_bytes:
+            raise Rejected(413, f"body larger than {settings.max_body_bytes} bytes")
+    return bytes(body)
+
+
 def create_app(settings: IngressSettings, deps: IngressDeps) -> FastAPI:
     validator = RequestValidator(settings.twilio_auth_token.get_secret_value())
+    business_secret = settings.business_webhook_secret.get_secret_value()
     app = FastAPI(title="ingress", docs_url=None, redoc_url=None)
 
     async def verified_form(request: Request) -> FormParams:
@@ -113,6 +143,28 @@ def create_app(settings: IngressSettings, deps: IngressDeps) -> FastAPI:
     async def status_callback(request: Request) -> Response:
         return await answer("status", request, status)
 
+    async def verified_business_body(request: Request) -> bytes:
+        body = await read_json_body(request, settings)
+        problem = signature_problem(business_secret, body, request.headers.get(SIGNATURE_HEADER))
+        if problem is not None:
+            raise Rejected(401, problem)
+        return body
+
+    @app.post(BUSINESS_PAYMENTS_PATH, status_code=202)
+    async def business_payment(request: Request) -> Response:
+        endpoint = "business_payment"
+        with WEBHOOK_SECONDS.labels(endpoint).time():
+            try:
+                event_id = await handle_payment(await verified_business_body(request), deps)
+            except Rejected as exc:
+                WEBHOOKS.labels(endpoint, f"rejected_{exc.status}").inc()
+                log.warning("%s webhook rejected with %d: %s", endpoint, exc.status, exc.reason)
+                return JSONResponse({"error": exc.reason}, status_code=exc.status)
+        return JSONResponse({"event_id": event_id}, status_code=202)
+
+    if settings.admin_token is not None:
+        app.include_router(admin_routes(token=settings.admin_token.get_secret_value(),
+                                        business_number=settings.business_number, publisher=deps.publisher))
     return app
 
 

@@ -10,14 +10,23 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
-from contracts import ACTION_COMPLETED, MESSAGE_RECEIVED, ActionCompleted, Event, MessageReceived, Topic
+from contracts import (
+    ACTION_COMPLETED,
+    MESSAGE_RECEIVED,
+    STAFF_ACTED,
+    ActionCompleted,
+    Event,
+    MessageReceived,
+    StaffActed,
+    Topic,
+)
 from runtime.redis_client import connect_redis
 from runtime.service import run_service, serve_stage
 from runtime.settings import load_settings
 from runtime.stage import Handler, Output
 from services.responder.adapters.ledger import ReplyLedger
 from services.responder.adapters.twilio import TwilioSender
-from services.responder.handler import STAGE, ResponderDeps, handle
+from services.responder.handler import STAGE, ResponderDeps, handle, handle_staff
 from services.responder.receipt import DelayedReceipts
 from services.responder.settings import ResponderSettings
 
@@ -30,6 +39,9 @@ def dispatcher(deps: ResponderDeps, receipts: DelayedReceipts | None) -> Handler
             # The reply's delivery callbacks name its chain (?correlation_id= in the callback URL).
             chained = dataclasses.replace(deps, sender=deps.sender.for_chain(event.correlation_id))
             return await handle(event, chained)
+        if isinstance(event, StaffActed):
+            chained = dataclasses.replace(deps, sender=deps.sender.for_chain(event.correlation_id))
+            return await handle_staff(event, chained)
         if isinstance(event, MessageReceived) and receipts is not None:
             return await receipts.handle(event)
         raise TypeError(f"responder does not handle {event.type}")
@@ -45,9 +57,10 @@ async def serve(stop: asyncio.Event, settings: ResponderSettings) -> None:
         backoff_s=settings.send_backoff_s, status_callback=settings.status_callback_url,
     )
     ledger = ReplyLedger(redis)
-    deps = ResponderDeps(sender=sender, ledger=ledger, business_name=settings.business_name)
+    deps = ResponderDeps(sender=sender, ledger=ledger, business_name=settings.business_name,
+                         business_number=settings.business_number)
     receipts = None
-    sources: list[Topic[ActionCompleted] | Topic[MessageReceived]] = [ACTION_COMPLETED]
+    sources: list[Topic[ActionCompleted] | Topic[MessageReceived] | Topic[StaffActed]] = [ACTION_COMPLETED, STAFF_ACTED]
     if settings.delayed_receipt and settings.receipt_text:
         receipts = DelayedReceipts(text=settings.receipt_text, after_s=settings.receipt_after_s, sender=sender,
                                    ledger=ledger)

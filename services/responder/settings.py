@@ -18,6 +18,8 @@ class ResponderSettings(ReceiptSettings):
 
     http_port: int = 8082
     business_name: str = Field("Estudio Sol Pilates", validation_alias=shared("BUSINESS_NAME"))
+    business_number: str = Field("whatsapp:+14155238886", validation_alias=shared("BUSINESS_WHATSAPP_NUMBER"),
+                                 description="The business's WhatsApp address, for messages staff send")
     twilio_account_sid: TwilioAccountSid = Field(DEMO_ACCOUNT_SID, validation_alias=shared("TWILIO_ACCOUNT_SID"))
     twilio_auth_token: SecretStr = Field(SecretStr(DEMO_AUTH_TOKEN), validation_alias=shared("TWILIO_AUTH_TOKEN"))
     twilio_api_base_url: str | None = Field(

@@ -193,6 +193,25 @@ def api_error(reply: r.ApiProblem, business: str) -> str:
             "Por favor, inténtalo de nuevo en unos minutos.")
 
 
+def handed_off(reply: r.HandedOff, business: str) -> str:
+    opener = {"asked": "¡Claro! ", "not_understood": "Perdona, no logro entenderte bien. ",
+              "unknown_question": "", "payment_claim": ""}[reply.reason]
+    if not reply.open_now and reply.opens_at is not None:
+        when = f"cuando abramos, el {day_label(reply.opens_at.date())} a {time_label(reply.opens_at.strftime('%H:%M'))}"
+        return f"{opener}Le pasé tu conversación a una persona del equipo de {business}: te responderá por aquí {when}."
+    when = reply.response_time or "en cuanto pueda"
+    return f"{opener}Le pasé tu conversación a una persona del equipo de {business}: te responderá por aquí {when}."
+
+
+def faq_answer(reply: r.FaqAnswer, business: str) -> str:
+    return reply.answer
+
+
+def unknown_question(reply: r.UnknownQuestion, business: str) -> str:
+    return ("No tengo esa información y prefiero no adivinar. "
+            "¿Quieres que le pase tu pregunta a una persona del equipo?")
+
+
 def resume_flow(reply: r.ResumeFlow, business: str) -> str:
     return f"¿Seguimos con {_RESUME_LABELS.get(reply.flow, 'lo que estábamos haciendo')}?"
 
@@ -320,9 +339,20 @@ def no_slots(reply: r.NoSlots, business: str) -> str:
     return f"El {day_label(reply.date)} no hay clases con lugares disponibles. ¿Te gustaría otro día?"
 
 
+def _session_note(package: str | None, sessions_left: int | None, unlimited: bool) -> str:
+    """", con una sesión de tu Pack 10 clases (te quedarán 6)"."""
+    if not package:
+        return ""
+    if unlimited or sessions_left is None:
+        return f", con tu {package}"
+    if sessions_left == 0:
+        return f", con la última sesión de tu {package}"
+    return f", con una sesión de tu {package} (te quedarán {sessions_left})"
+
+
 def confirm_booking(reply: r.ConfirmBooking, business: str) -> str:
     klass = reply.class_name or "clase"
-    package = f", con una sesión de tu {reply.package}" if reply.package else ""
+    package = _session_note(reply.package, reply.sessions_left, reply.unlimited)
     when = f"el {day_label(reply.date)} a {time_label(reply.time)}"
     if reply.asked and not reply.again:
         places = _places(reply.available) if reply.available is not None else ""
@@ -342,9 +372,63 @@ def booked(reply: r.Booked, business: str) -> str:
     text = f"¡Listo! ✅ Reservé {klass}" + (f" para el {when}" if when else "") + "."
     if reply.code:
         text += f" Tu código de reserva es {reply.code}."
-    if reply.package:
-        text += f" Quedó registrada con el paquete {reply.package}."
+    if reply.package and reply.sessions_left is None:
+        text += f" Quedó registrada con tu {reply.package}."
+    elif reply.package and reply.sessions_left == 0:
+        text += f" Usaste la última sesión de tu {reply.package}."
+    elif reply.package:
+        text += f" Te quedan {count_label(reply.sessions_left or 0, 'sesión', 'sesiones')} de tu {reply.package}."
     return text + " Si necesitas cancelar, solo escríbeme."
+
+
+def no_credits(reply: r.NoCredits, business: str) -> str:
+    expired = ""
+    for package in reply.expired:
+        if package.status == "expired" and package.valid_until:
+            expired = f" Tu {package.name} venció el {day_label(package.valid_until)}."
+        elif package.status == "used_up":
+            expired = f" Ya usaste todas las sesiones de tu {package.name}."
+    when = f" el {day_label(reply.date)} a {time_label(reply.time)}" if reply.date and reply.time else ""
+    lines = "\n".join(_package_line(p) for p in reply.packages)
+    listing = f"\n{lines}\n\n" if lines else " "
+    return (f"{_prefix(reply)}Para reservar{when} necesitas un paquete activo.{expired} Estos son nuestros "
+            f"paquetes:{listing}¿Cuál te gustaría? En cuanto se acredite tu pago te aparto la clase.")
+
+
+def credits(reply: r.Credits, business: str) -> str:
+    if not reply.packages:
+        return "No tienes paquetes activos por ahora. ¿Quieres ver nuestros paquetes?"
+    pending = next((p for p in reply.packages if p.status == "pending"), None)
+    waiting = ""
+    if pending is not None:
+        link = f" Si todavía no pagas, este es tu enlace: {pending.payment_link}" if pending.payment_link else ""
+        waiting = f"Todavía no veo el pago de tu {pending.name}; en cuanto se acredite te aviso por aquí.{link}\n\n"
+    lines = []
+    for package in reply.packages:
+        if package is pending:
+            continue
+        until = f", vigente hasta el {day_label(package.valid_until)}" if package.valid_until else ""
+        if package.status == "active" and package.sessions_left is None:
+            lines.append(f"• {package.name}: clases ilimitadas{until}")
+        elif package.status == "active":
+            left = count_label(package.sessions_left or 0, "clase", "clases")
+            lines.append(f"• {package.name}: te quedan {left}{until}")
+        elif package.status == "pending":
+            link = f": {package.payment_link}" if package.payment_link else ""
+            lines.append(f"• {package.name}: pago pendiente{link}")
+        elif package.status == "expired" and package.valid_until:
+            lines.append(f"• {package.name}: venció el {day_label(package.valid_until)}")
+        else:
+            lines.append(f"• {package.name}: ya usaste todas sus sesiones")
+    if not lines:
+        return waiting.rstrip()
+    return waiting + "Así van tus paquetes:\n" + "\n".join(lines) + f"\n\n{_ANYTHING_ELSE}"
+
+
+def payment_claim_noted(reply: r.PaymentClaimNoted, business: str) -> str:
+    when = reply.response_time or "en horario de atención"
+    return ("¡Gracias! Yo no puedo verificar transferencias ni comprobantes, así que se lo pasé al equipo para que "
+            f"lo revise; te confirmamos por aquí {when}. Mientras tanto tu compra sigue pendiente.")
 
 
 def already_booked(reply: r.AlreadyBooked, business: str) -> str:
@@ -384,7 +468,15 @@ def cancelled(reply: r.Cancelled, business: str) -> str:
     code = f" ({reply.booking.code})" if reply.booking.code else ""
     if reply.already:
         return f"Esa reserva{code} ya estaba cancelada. {_ANYTHING_ELSE}"
-    return f"Listo, cancelé tu clase{_of_booking(reply.booking)}{code} y tu lugar quedó libre. ¿Quieres agendar otra?"
+    session = ""
+    if reply.session_returned and reply.package:
+        left = f" (te quedan {reply.sessions_left})" if reply.sessions_left is not None else ""
+        session = f" Te devolví la sesión a tu {reply.package}{left}."
+    elif reply.session_returned is False:
+        hours = f"{reply.refund_hours} horas" if reply.refund_hours else "el tiempo mínimo"
+        session = f" Como faltaban menos de {hours} para la clase, la sesión no se devuelve a tu paquete."
+    return (f"Listo, cancelé tu clase{_of_booking(reply.booking)}{code} y tu lugar quedó libre.{session} "
+            "¿Quieres agendar otra?")
 
 
 def cancel_too_late(reply: r.CancelTooLate, business: str) -> str:
@@ -430,6 +522,18 @@ def payment_link(reply: r.PaymentLink, business: str) -> str:
         return f"¡Listo! Registré la compra de{what}. En breve te comparto el enlace de pago."
     return (f"¡Perfecto! Aquí tienes el enlace para pagar{what}:\n{reply.payment_link}\n\n"
             "En cuanto se registre tu pago, tu paquete quedará activo.")
+
+
+def payment_confirmed(reply: r.PaymentConfirmed, business: str) -> str:
+    until = f", vigente hasta el {day_label(reply.valid_until)}" if reply.valid_until else ""
+    what = f"Tu {reply.package}" if reply.package else "Tu paquete"
+    return f"¡Tu pago se acreditó! ✅ {what} ya está activo{until}."
+
+
+def payment_failed(reply: r.PaymentFailed, business: str) -> str:
+    what = f" de {reply.package}" if reply.package else ""
+    return (f"Tu pago{what} no se pudo completar y no se hizo ningún cargo. Si quieres intentarlo de nuevo, "
+            "dime y te mando otro enlace.")
 
 
 def purchase_declined(reply: r.PurchaseDeclined, business: str) -> str:
@@ -489,6 +593,9 @@ TEMPLATES: dict[str, Renderer] = {
     "media_received": media_received,
     "location_received": location_received,
     "api_error": api_error,
+    "handed_off": handed_off,
+    "faq_answer": faq_answer,
+    "unknown_question": unknown_question,
     "resume_flow": resume_flow,
     "flow_expired": flow_expired,
     "abandoned": abandoned,
@@ -503,6 +610,9 @@ TEMPLATES: dict[str, Renderer] = {
     "no_slots": no_slots,
     "confirm_booking": confirm_booking,
     "ask_change": ask_change,
+    "no_credits": no_credits,
+    "credits": credits,
+    "payment_claim_noted": payment_claim_noted,
     "booked": booked,
     "already_booked": already_booked,
     "choose_booking": choose_booking,
@@ -515,6 +625,8 @@ TEMPLATES: dict[str, Renderer] = {
     "choose_package": choose_package,
     "confirm_purchase": confirm_purchase,
     "payment_link": payment_link,
+    "payment_confirmed": payment_confirmed,
+    "payment_failed": payment_failed,
     "purchase_declined": purchase_declined,
     "ask_profile_field": ask_profile_field,
     "ask_email": ask_email,
@@ -535,6 +647,7 @@ _AGAIN_LABELS = {
 _FLOW_OF_KIND = {
     **dict.fromkeys(("ask_date", "date_in_past", "offer_slots", "slot_full", "no_slots", "confirm_booking",
                      "ask_change"), "agendar_cita"),
+    **dict.fromkeys(("no_credits",), "pagar_servicio"),
     **dict.fromkeys(("choose_booking", "confirm_cancel"), "cancelar_cita"),
     **dict.fromkeys(("choose_package", "confirm_purchase"), "pagar_servicio"),
     **dict.fromkeys(("ask_profile_field", "ask_email", "ask_name", "invalid_email", "invalid_name",

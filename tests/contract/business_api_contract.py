@@ -14,6 +14,10 @@ per database).
 The reference API is the reference: where an implementation disagrees with it, the
 implementation is wrong. The operations are called with the parameters the dialogue policy
 passes (services/actions/flows/), the customer as a WhatsApp address (`whatsapp:+52...`).
+
+Both run as the reference API runs by default: a booking needs a usable package (a paid one,
+valid when the class starts, with sessions left), so a customer who books is first given one
+(`member`: bought through the port, paid the implementation's way).
 """
 
 from __future__ import annotations
@@ -38,8 +42,13 @@ E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 SLOT_FIELDS = {"id", "date", "starts_at", "time", "class_name", "duration_minutes", "capacity", "booked",
                "available"}
 BOOKING_FIELDS = {"id", "code", "slot_id", "date", "time", "starts_at", "class_name", "status", "package_id",
-                  "created_at", "cancelled_at"}
+                  "package_name", "purchase_id", "created_at", "cancelled_at"}
+BOOKED_FIELDS = BOOKING_FIELDS | {"sessions_left"}
+CANCELLED_FIELDS = BOOKING_FIELDS | {"session_returned", "refund_hours", "sessions_left"}
 STATUS_FIELDS = BOOKING_FIELDS | {"client_phone", "client_name"}
+CLIENT_PACKAGE_FIELDS = {"purchase_id", "package_id", "name", "sessions_total", "sessions_left", "valid_until",
+                         "status", "payment_link"}
+REFUND_HOURS = 12  # the reference API's default BUSINESS_API_CANCEL_REFUND_HOURS
 PACKAGE_FIELDS = {"id", "name", "sessions", "price", "currency", "validity_days", "description"}
 PURCHASE_FIELDS = {"id", "package_id", "package_name", "sessions", "amount", "currency", "status", "payment_link",
                    "created_at", "paid_at", "valid_until"}
@@ -84,6 +93,18 @@ class Studio(Protocol):
 
     async def let_start(self, slot: Mapping[str, Any]) -> None:
         """Time passes: the class `slot` (with its bookings) started an hour ago."""
+        ...
+
+    async def let_approach(self, slot: Mapping[str, Any], hours: int) -> None:
+        """Time passes: the class `slot` (with its bookings) starts in `hours` hours."""
+        ...
+
+    async def settle(self, purchase_id: int, status: str) -> None:
+        """The payment provider says the purchase was `paid` or `failed` (the payment webhook)."""
+        ...
+
+    async def end_validity(self, purchase_id: int, at: dt.datetime) -> None:
+        """The paid purchase's package is valid until `at` (in the past: it expired)."""
         ...
 
 
@@ -196,6 +217,28 @@ class BusinessApiContract:
                                                         idempotency_key=key())
         return booking
 
+    async def give_package(self, studio: Studio, customer: str, package_id: str) -> dict[str, Any]:
+        """The customer buys `package_id` and pays: the purchase as the history shows it then."""
+        bought = await studio.api.call(Operation.PURCHASE, {"package_id": package_id}, client_phone=customer,
+                                       idempotency_key=key())
+        await studio.settle(bought["id"], "paid")
+        [paid] = [p for p in await studio.api.call(Operation.PURCHASE_HISTORY, client_phone=customer)
+                  if p["id"] == bought["id"]]
+        assert paid["status"] == "paid" and paid["valid_until"] is not None
+        return dict(paid)
+
+    async def member(self, studio: Studio, package_id: str = "mensualidad-ilimitada") -> str:
+        """A new customer holding a paid package (by default unlimited, so sessions never run out)."""
+        customer = studio.customer()
+        await self.give_package(studio, customer, package_id)
+        return customer
+
+    async def packages_of(self, studio: Studio, customer: str) -> list[dict[str, Any]]:
+        listed: list[dict[str, Any]] = await studio.api.call(Operation.LIST_CLIENT_PACKAGES, client_phone=customer)
+        for package in listed:
+            assert set(package) == CLIENT_PACKAGE_FIELDS, set(package) ^ CLIENT_PACKAGE_FIELDS
+        return listed
+
     # --- catalogue -----------------------------------------------------------------------------------
 
     async def test_lists_the_packages_of_the_studio(self, studio: Studio) -> None:
@@ -265,35 +308,39 @@ class BusinessApiContract:
     # --- booking -------------------------------------------------------------------------------------
 
     async def test_booking_a_class_confirms_it_with_a_code_and_takes_a_place(self, studio: Studio) -> None:
-        customer, slot = studio.customer(), await studio.slot_with_room()
+        customer, slot = await self.member(studio), await studio.slot_with_room()
+        [held] = await self.packages_of(studio, customer)
 
         booking = await self.book(studio, customer, slot)
 
-        assert_booking(booking)
+        assert_booking(booking, fields=BOOKED_FIELDS)
         assert_same_class(booking, slot)
-        assert booking["package_id"] is None
+        assert (booking["package_id"], booking["package_name"]) == ("mensualidad-ilimitada", "Mensualidad ilimitada")
+        assert (booking["purchase_id"], booking["sessions_left"]) == (held["purchase_id"], None)
         after = await self.slot_now(studio, slot)
         assert after is not None and (after["booked"], after["available"]) == (1, slot["available"] - 1)
 
     async def test_booking_by_date_and_time_with_a_package_named(self, studio: Studio) -> None:
-        customer, slot = studio.customer(), await studio.slot_with_room()
+        customer, slot = await self.member(studio), await studio.slot_with_room()  # unlimited: expires first
+        ten = await self.give_package(studio, customer, "pack-10")
 
         booking = await studio.api.call(Operation.BOOK, {"date": slot["date"], "time": slot["time"],
                                                          "package_id": "Pack 10 clases"},
                                         client_phone=customer, idempotency_key=key())
 
-        assert_booking(booking)
+        assert_booking(booking, fields=BOOKED_FIELDS)
         assert_same_class(booking, slot)
-        assert booking["package_id"] == "pack-10"
+        assert (booking["package_id"], booking["package_name"]) == ("pack-10", "Pack 10 clases")
+        assert (booking["purchase_id"], booking["sessions_left"]) == (ten["id"], 9)
 
     async def test_a_full_class_cannot_be_booked(self, studio: Studio) -> None:
         slot = await studio.slot_with_room()
         await studio.fill(slot)
 
-        assert await refused(self.book(studio, studio.customer(), slot)) == ("conflict", "slot_full", 409)
+        assert await refused(self.book(studio, await self.member(studio), slot)) == ("conflict", "slot_full", 409)
 
     async def test_the_same_class_cannot_be_booked_twice(self, studio: Studio) -> None:
-        customer, slot = studio.customer(), await studio.slot_with_room()
+        customer, slot = await self.member(studio), await studio.slot_with_room()
         await self.book(studio, customer, slot)
 
         assert await refused(self.book(studio, customer, slot)) == ("conflict", "already_booked", 409)
@@ -302,7 +349,7 @@ class BusinessApiContract:
 
     async def test_a_class_that_started_cannot_be_booked(self, studio: Studio) -> None:
         started = await studio.started_slot()
-        customer = studio.customer()
+        customer = studio.customer()  # with no package either: the class is checked first
 
         assert await refused(studio.api.call(Operation.BOOK, {"slot_id": started["id"]}, client_phone=customer,
                                              idempotency_key=key())) == ("conflict", "slot_in_past", 409)
@@ -310,7 +357,7 @@ class BusinessApiContract:
                                              client_phone=customer)) == ("conflict", "slot_in_past", 409)
 
     async def test_a_class_booked_before_it_started_is_already_booked(self, studio: Studio) -> None:
-        customer, slot = studio.customer(), await studio.slot_with_room()
+        customer, slot = await self.member(studio), await studio.slot_with_room()
         await self.book(studio, customer, slot)
         await studio.let_start(slot)
 
@@ -340,20 +387,21 @@ class BusinessApiContract:
     # --- idempotency ---------------------------------------------------------------------------------
 
     async def test_a_replayed_booking_returns_the_same_booking_and_books_once(self, studio: Studio) -> None:
-        customer, slot, same = studio.customer(), await studio.slot_with_room(), key()
+        customer, slot, same = await self.member(studio, "pack-5"), await studio.slot_with_room(), key()
         params = {"slot_id": slot["id"], "date": slot["date"], "time": slot["time"]}
 
         first = await studio.api.call(Operation.BOOK, params, client_phone=customer, idempotency_key=same)
         again = await studio.api.call(Operation.BOOK, params, client_phone=customer, idempotency_key=same)
 
-        assert again == first
+        assert again == first and first["sessions_left"] == 4
         assert [b["code"] for b in await studio.api.call(Operation.LIST_BOOKINGS, client_phone=customer)] == [
             first["code"]]
         after = await self.slot_now(studio, slot)
         assert after is not None and after["booked"] == 1
+        assert [p["sessions_left"] for p in await self.packages_of(studio, customer)] == [4], "one session, once"
 
     async def test_a_key_used_for_another_request_is_refused(self, studio: Studio) -> None:
-        customer, same = studio.customer(), key()
+        customer, same = await self.member(studio), key()
         first, second = await studio.slot_with_room(), await studio.slot_with_room()
         await studio.api.call(Operation.BOOK, {"slot_id": first["id"]}, client_phone=customer, idempotency_key=same)
 
@@ -364,7 +412,7 @@ class BusinessApiContract:
 
     async def test_keys_belong_to_one_customer(self, studio: Studio) -> None:
         slot, same = await studio.slot_with_room(), key()
-        ana, bruno = studio.customer(), studio.customer()
+        ana, bruno = await self.member(studio), await self.member(studio)
 
         hers = await studio.api.call(Operation.BOOK, {"slot_id": slot["id"]}, client_phone=ana, idempotency_key=same)
         his = await studio.api.call(Operation.BOOK, {"slot_id": slot["id"]}, client_phone=bruno, idempotency_key=same)
@@ -374,7 +422,7 @@ class BusinessApiContract:
         assert after is not None and after["booked"] == 2
 
     async def test_a_refused_request_is_not_stored_under_its_key(self, studio: Studio) -> None:
-        customer, same = studio.customer(), key()
+        customer, same = await self.member(studio), key()
         full, free = await studio.slot_with_room(), await studio.slot_with_room()
         await studio.fill(full)
         assert await refused(studio.api.call(Operation.BOOK, {"slot_id": full["id"]}, client_phone=customer,
@@ -386,7 +434,7 @@ class BusinessApiContract:
         assert booking["slot_id"] == free["id"]
 
     async def test_a_replayed_cancellation_returns_the_same_booking(self, studio: Studio) -> None:
-        customer, slot, same = studio.customer(), await studio.slot_with_room(), key()
+        customer, slot, same = await self.member(studio, "pack-5"), await studio.slot_with_room(), key()
         booking = await self.book(studio, customer, slot)
 
         first = await studio.api.call(Operation.CANCEL_BOOKING, {"code": booking["code"]}, client_phone=customer,
@@ -395,8 +443,10 @@ class BusinessApiContract:
                                       idempotency_key=same)
 
         assert again == first and first["status"] == "cancelled"
+        assert (first["session_returned"], first["sessions_left"]) == (True, 5)
         after = await self.slot_now(studio, slot)
         assert after is not None and after["booked"] == 0
+        assert [p["sessions_left"] for p in await self.packages_of(studio, customer)] == [5], "returned once"
 
     async def test_a_replayed_purchase_returns_the_same_purchase_and_buys_once(self, studio: Studio) -> None:
         customer, same = studio.customer(), key()
@@ -412,7 +462,7 @@ class BusinessApiContract:
     # --- the customer's bookings ---------------------------------------------------------------------
 
     async def test_lists_the_customers_upcoming_confirmed_bookings_soonest_first(self, studio: Studio) -> None:
-        customer, other = studio.customer(), studio.customer()
+        customer, other = await self.member(studio), await self.member(studio)
         sooner, later, cancelled, started = [await studio.slot_with_room() for _ in range(4)]
         for slot in sorted((sooner, later, cancelled, started), key=starts, reverse=True):
             await self.book(studio, customer, slot)
@@ -432,7 +482,7 @@ class BusinessApiContract:
         assert await studio.api.call(Operation.LIST_BOOKINGS, client_phone=studio.customer()) == []
 
     async def test_the_status_of_a_booking_by_its_code(self, studio: Studio) -> None:
-        customer, other, slot = studio.customer(), studio.customer(), await studio.slot_with_room()
+        customer, other, slot = await self.member(studio), await self.member(studio), await studio.slot_with_room()
         booking = await self.book(studio, customer, slot)
         others = await self.book(studio, other, await studio.slot_with_room())
         await studio.api.call(Operation.UPDATE_PROFILE, {"name": "Ana Contrato"}, client_phone=customer)
@@ -441,7 +491,8 @@ class BusinessApiContract:
 
         [status] = found
         assert_booking(status, fields=STATUS_FIELDS)
-        assert {k: v for k, v in status.items() if k in BOOKING_FIELDS} == booking
+        assert {k: v for k, v in status.items() if k in BOOKING_FIELDS} == {
+            k: v for k, v in booking.items() if k in BOOKING_FIELDS}
         assert (status["client_phone"], status["client_name"]) == (e164(customer), "Ana Contrato")
         digits = booking["code"].removeprefix("BK-")
         for written in (booking["code"].lower(), f"BK{digits}", digits):
@@ -456,20 +507,20 @@ class BusinessApiContract:
     # --- cancelling ----------------------------------------------------------------------------------
 
     async def test_cancelling_a_booking_gives_its_place_back(self, studio: Studio) -> None:
-        customer, slot = studio.customer(), await studio.slot_with_room()
+        customer, slot = await self.member(studio), await studio.slot_with_room()
         booking = await self.book(studio, customer, slot)
 
         cancelled = await studio.api.call(Operation.CANCEL_BOOKING, {"code": booking["code"]}, client_phone=customer,
                                           idempotency_key=key())
 
-        assert_booking(cancelled, status="cancelled")
-        assert {k: v for k, v in cancelled.items() if k not in ("status", "cancelled_at")} == {
-            k: v for k, v in booking.items() if k not in ("status", "cancelled_at")}
+        assert_booking(cancelled, status="cancelled", fields=CANCELLED_FIELDS)
+        unchanged = BOOKING_FIELDS - {"status", "cancelled_at"}
+        assert {k: cancelled[k] for k in unchanged} == {k: booking[k] for k in unchanged}
         assert await self.slot_now(studio, slot) == slot
         assert await studio.api.call(Operation.LIST_BOOKINGS, client_phone=customer) == []
 
     async def test_the_code_may_be_written_loosely_when_cancelling(self, studio: Studio) -> None:
-        customer = studio.customer()
+        customer = await self.member(studio)
         booking = await self.book(studio, customer, await studio.slot_with_room())
 
         cancelled = await studio.api.call(Operation.CANCEL_BOOKING, {"code": booking["code"].lower().replace("-", "")},
@@ -478,7 +529,7 @@ class BusinessApiContract:
         assert cancelled["code"] == booking["code"] and cancelled["status"] == "cancelled"
 
     async def test_a_cancelled_booking_cannot_be_cancelled_again(self, studio: Studio) -> None:
-        customer = studio.customer()
+        customer = await self.member(studio)
         booking = await self.book(studio, customer, await studio.slot_with_room())
         await studio.api.call(Operation.CANCEL_BOOKING, {"code": booking["code"]}, client_phone=customer,
                               idempotency_key=key())
@@ -488,7 +539,7 @@ class BusinessApiContract:
             "conflict", "already_cancelled", 409)
 
     async def test_a_class_that_started_cannot_be_cancelled(self, studio: Studio) -> None:
-        customer, slot = studio.customer(), await studio.slot_with_room()
+        customer, slot = await self.member(studio), await studio.slot_with_room()
         booking = await self.book(studio, customer, slot)
         await studio.let_start(slot)
 
@@ -497,7 +548,7 @@ class BusinessApiContract:
             "conflict", "booking_in_past", 409)
 
     async def test_an_unknown_or_someone_elses_booking_is_not_found(self, studio: Studio) -> None:
-        customer, other = studio.customer(), studio.customer()
+        customer, other = studio.customer(), await self.member(studio)
         others = await self.book(studio, other, await studio.slot_with_room())
 
         for code in (others["code"], "BK-0000", "hola"):
@@ -505,6 +556,125 @@ class BusinessApiContract:
                                                  idempotency_key=key())) == ("not_found", "no_such_booking", 404)
         assert [b["code"] for b in await studio.api.call(Operation.LIST_BOOKINGS, client_phone=other)] == [
             others["code"]]
+
+    # --- packages and sessions ----------------------------------------------------------------------
+
+    async def test_without_a_usable_package_a_booking_is_refused_and_takes_nothing(self, studio: Studio) -> None:
+        newcomer, unpaid, failed = studio.customer(), studio.customer(), studio.customer()
+        slot = await studio.slot_with_room()
+        await studio.api.call(Operation.PURCHASE, {"package_id": "pack-5"}, client_phone=unpaid)
+        bought = await studio.api.call(Operation.PURCHASE, {"package_id": "pack-5"}, client_phone=failed)
+        await studio.settle(bought["id"], "failed")
+
+        for customer in (newcomer, unpaid, failed):
+            assert await refused(self.book(studio, customer, slot)) == ("conflict", "no_usable_package", 409)
+            assert await studio.api.call(Operation.LIST_BOOKINGS, client_phone=customer) == []
+        assert await self.slot_now(studio, slot) == slot
+
+    async def test_a_booking_takes_a_session_of_the_package_that_expires_first(self, studio: Studio) -> None:
+        customer, slot = studio.customer(), await studio.slot_with_room()
+        ten = await self.give_package(studio, customer, "pack-10")  # 90 days
+        five = await self.give_package(studio, customer, "pack-5")  # 60 days: expires first
+
+        booking = await self.book(studio, customer, slot)
+
+        assert (booking["purchase_id"], booking["package_id"], booking["package_name"], booking["sessions_left"]) == (
+            five["id"], "pack-5", "Pack 5 clases", 4)
+        assert {p["purchase_id"]: p["sessions_left"] for p in await self.packages_of(studio, customer)} == {
+            five["id"]: 4, ten["id"]: 10}
+        [listed] = await studio.api.call(Operation.LIST_BOOKINGS, client_phone=customer)
+        assert_booking(listed)
+        assert (listed["purchase_id"], listed["package_name"]) == (five["id"], "Pack 5 clases")
+
+    async def test_a_package_named_must_be_one_the_customer_can_use(self, studio: Studio) -> None:
+        customer, slot = await self.member(studio, "pack-5"), await studio.slot_with_room()
+
+        assert await refused(self.book(studio, customer, slot, package_id="pack-10")) == (
+            "conflict", "no_usable_package", 409)
+        assert [p["sessions_left"] for p in await self.packages_of(studio, customer)] == [5]
+
+    async def test_an_expired_package_or_one_ending_before_the_class_is_not_usable(self, studio: Studio) -> None:
+        customer, slot = studio.customer(), await studio.slot_with_room()
+        purchase = await self.give_package(studio, customer, "pack-5")
+
+        await studio.end_validity(purchase["id"], starts(slot) - dt.timedelta(minutes=1))
+        assert await refused(self.book(studio, customer, slot)) == ("conflict", "no_usable_package", 409)
+        assert [p["status"] for p in await self.packages_of(studio, customer)] == ["active"]
+        await studio.end_validity(purchase["id"], dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+        assert await refused(self.book(studio, customer, slot)) == ("conflict", "no_usable_package", 409)
+        assert [p["status"] for p in await self.packages_of(studio, customer)] == ["expired"]
+        assert await self.slot_now(studio, slot) == slot
+
+    async def test_the_last_session_is_used_up(self, studio: Studio) -> None:
+        customer, first, second = studio.customer(), await studio.slot_with_room(), await studio.slot_with_room()
+        single = await self.give_package(studio, customer, "clase-suelta")
+
+        booking = await self.book(studio, customer, first)
+
+        assert (booking["purchase_id"], booking["sessions_left"]) == (single["id"], 0)
+        assert await refused(self.book(studio, customer, second)) == ("conflict", "no_usable_package", 409)
+        [used_up] = await self.packages_of(studio, customer)
+        assert (used_up["status"], used_up["sessions_total"], used_up["sessions_left"]) == ("used_up", 1, 0)
+
+    async def test_cancelling_in_time_gives_the_session_back(self, studio: Studio) -> None:
+        customer, slot = studio.customer(), await studio.slot_with_room()
+        single = await self.give_package(studio, customer, "clase-suelta")
+        booking = await self.book(studio, customer, slot)
+
+        cancelled = await studio.api.call(Operation.CANCEL_BOOKING, {"code": booking["code"]}, client_phone=customer,
+                                          idempotency_key=key())
+
+        assert_booking(cancelled, status="cancelled", fields=CANCELLED_FIELDS)
+        assert (cancelled["session_returned"], cancelled["refund_hours"], cancelled["sessions_left"]) == (
+            True, REFUND_HOURS, 1)
+        assert (cancelled["purchase_id"], cancelled["package_name"]) == (single["id"], "Clase suelta")
+        [held] = await self.packages_of(studio, customer)
+        assert (held["status"], held["sessions_left"]) == ("active", 1)
+
+    async def test_a_late_cancellation_keeps_the_session(self, studio: Studio) -> None:
+        customer, slot = await self.member(studio, "pack-5"), await studio.slot_with_room()
+        booking = await self.book(studio, customer, slot)
+        await studio.let_approach(slot, hours=2)
+
+        cancelled = await studio.api.call(Operation.CANCEL_BOOKING, {"code": booking["code"]}, client_phone=customer,
+                                          idempotency_key=key())
+
+        assert (cancelled["status"], cancelled["session_returned"], cancelled["refund_hours"]) == (
+            "cancelled", False, REFUND_HOURS)
+        assert cancelled["sessions_left"] == 4
+        assert [p["sessions_left"] for p in await self.packages_of(studio, customer)] == [4]
+
+    async def test_the_customers_packages_newest_first_with_their_status(self, studio: Studio) -> None:
+        customer = studio.customer()
+        assert await self.packages_of(studio, customer) == []
+        expired = await self.give_package(studio, customer, "pack-10")
+        await studio.end_validity(expired["id"], dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+        used_up = await self.give_package(studio, customer, "clase-suelta")
+        await self.book(studio, customer, await studio.slot_with_room())
+        active = await self.give_package(studio, customer, "pack-5")
+        failed = await studio.api.call(Operation.PURCHASE, {"package_id": "pack-5"}, client_phone=customer)
+        await studio.settle(failed["id"], "failed")
+        pending = await studio.api.call(Operation.PURCHASE, {"package_id": "mensualidad-ilimitada"},
+                                        client_phone=customer)
+
+        listed = await self.packages_of(studio, customer)
+
+        assert [(p["purchase_id"], p["status"]) for p in listed] == [
+            (pending["id"], "pending"), (active["id"], "active"), (used_up["id"], "used_up"),
+            (expired["id"], "expired")]
+        by_status = {p["status"]: p for p in listed}
+        assert by_status["pending"] == {
+            "purchase_id": pending["id"], "package_id": "mensualidad-ilimitada", "name": "Mensualidad ilimitada",
+            "sessions_total": None, "sessions_left": None, "valid_until": None, "status": "pending",
+            "payment_link": pending["payment_link"]}
+        assert by_status["active"] == {
+            "purchase_id": active["id"], "package_id": "pack-5", "name": "Pack 5 clases", "sessions_total": 5,
+            "sessions_left": 5, "valid_until": active["valid_until"], "status": "active", "payment_link": None}
+        assert_utc_timestamp(by_status["expired"]["valid_until"])
+        assert (by_status["used_up"]["sessions_total"], by_status["used_up"]["sessions_left"]) == (1, 0)
+        assert (by_status["expired"]["sessions_total"], by_status["expired"]["sessions_left"]) == (10, 10)
+        history = await studio.api.call(Operation.PURCHASE_HISTORY, client_phone=customer)
+        assert [p["status"] for p in history if p["id"] == failed["id"]] == ["failed"]
 
     async def test_cancelling_needs_a_code(self, studio: Studio) -> None:
         assert await refused(studio.api.call(Operation.CANCEL_BOOKING, {}, client_phone=studio.customer())) == (
@@ -594,7 +764,8 @@ class BusinessApiContract:
     @pytest.mark.parametrize(("operation", "params"), [
         (Operation.BOOK, {"slot_id": 1}), (Operation.LIST_BOOKINGS, {}),
         (Operation.CANCEL_BOOKING, {"code": "BK-1234"}), (Operation.PURCHASE, {"package_id": "pack-5"}),
-        (Operation.PURCHASE_HISTORY, {}), (Operation.GET_PROFILE, {}), (Operation.UPDATE_PROFILE, {"name": "Ana"}),
+        (Operation.PURCHASE_HISTORY, {}), (Operation.LIST_CLIENT_PACKAGES, {}), (Operation.GET_PROFILE, {}),
+        (Operation.UPDATE_PROFILE, {"name": "Ana"}),
     ])
     async def test_the_customers_operations_need_the_customer(self, studio: Studio, operation: Operation,
                                                               params: dict[str, Any]) -> None:

@@ -1,7 +1,9 @@
 """The `BusinessApi` contract against `FakeStudio`, the dialogue-policy unit tests' stand-in.
 
-The fake's state is arranged by editing its lists; its clock is the wall clock when the test
-starts, so "tomorrow" and "an hour ago" mean what they mean for the reference API.
+The fake's state is arranged by editing its lists (payments through `FakeStudio.settle`, its
+payment webhook); its clock is the wall clock when the test starts, so "tomorrow" and "an hour
+ago" mean what they mean for the reference API. It runs as the reference API does by default:
+a booking needs a usable package.
 """
 
 from __future__ import annotations
@@ -51,6 +53,18 @@ class FakeStudioUnderTest:
     async def let_start(self, slot: Mapping[str, Any]) -> None:
         self._slot(slot)["date"], self._slot(slot)["time"] = self._an_hour_ago()
 
+    async def let_approach(self, slot: Mapping[str, Any], hours: int) -> None:
+        then = self.fake.now.astimezone(ZONE) + dt.timedelta(hours=hours)
+        self._slot(slot)["date"], self._slot(slot)["time"] = then.date().isoformat(), then.strftime("%H:%M")
+
+    async def settle(self, purchase_id: int, status: str) -> None:
+        assert status in ("paid", "failed")
+        self.fake.settle(purchase_id, "paid" if status == "paid" else "failed")
+
+    async def end_validity(self, purchase_id: int, at: dt.datetime) -> None:
+        written = at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")  # as the API writes it
+        next(p for p in self.fake.purchases if p["id"] == purchase_id)["valid_until"] = written
+
     def _slot(self, slot: Mapping[str, Any]) -> dict[str, Any]:
         return next(s for s in self.fake.slots if s["id"] == slot["id"])
 
@@ -62,4 +76,4 @@ class FakeStudioUnderTest:
 class TestFakeStudio(BusinessApiContract):
     @pytest.fixture
     def studio(self) -> FakeStudioUnderTest:
-        return FakeStudioUnderTest(FakeStudio(now=dt.datetime.now(ZONE)))
+        return FakeStudioUnderTest(FakeStudio(now=dt.datetime.now(ZONE), booking_requires_package=True))

@@ -3,17 +3,20 @@
 Each test gets a fresh PostgreSQL database (`fresh_database`), a real uvicorn serving the
 reference API on 127.0.0.1 (the business API tests' harness, seeded with the demo studio) and
 the adapter built from settings as the actions service builds it. State is arranged through the
-API, or in SQL for what the API cannot do (a class that already started).
+API (payments through its payment webhook, signed as a provider signs it), or in SQL for what the
+API cannot do (a class that already started, a package that expired).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 from pydantic import SecretStr
 
@@ -21,13 +24,14 @@ from services.actions.adapters.business_api import BusinessApiClient
 from services.actions.adapters.endpoints import Operation
 from services.actions.settings import ActionsSettings
 from tests.contract.business_api_contract import ZONE, BusinessApiContract
-from tests.integration.business_api.harness import TOKEN, ApiServer, settings_for
+from tests.integration.business_api.harness import PROVIDER_SECRET, TOKEN, ApiServer, hmac_sha256, settings_for
 
 
 class ReferenceApiUnderTest:
-    def __init__(self, api: BusinessApiClient, db: asyncpg.Connection) -> None:
+    def __init__(self, api: BusinessApiClient, db: asyncpg.Connection, url: str) -> None:
         self.api = api
         self.db = db
+        self.url = url
         self._customers = itertools.count(1)
         self._given: set[int] = set()
 
@@ -52,7 +56,11 @@ class ReferenceApiUnderTest:
         listed = await self.api.call(Operation.LIST_SLOTS, {"date": slot["date"]})
         [now] = [s for s in listed if s["id"] == slot["id"]]
         for _ in range(now["available"]):
-            await self.api.call(Operation.BOOK, {"slot_id": slot["id"]}, client_phone=self.customer())
+            customer = self.customer()
+            bought = await self.api.call(Operation.PURCHASE, {"package_id": "mensualidad-ilimitada"},
+                                         client_phone=customer)
+            await self.settle(bought["id"], "paid")
+            await self.api.call(Operation.BOOK, {"slot_id": slot["id"]}, client_phone=customer)
 
     async def started_slot(self) -> dict[str, Any]:
         """A class an hour ago, on the minute (so that it can be named by date and time)."""
@@ -68,6 +76,24 @@ class ReferenceApiUnderTest:
                                       slot["id"])
         assert moved == "UPDATE 1"
 
+    async def let_approach(self, slot: Mapping[str, Any], hours: int) -> None:
+        moved = await self.db.execute("UPDATE slots SET starts_at = now() + make_interval(hours => $2) WHERE id = $1",
+                                      slot["id"], hours)
+        assert moved == "UPDATE 1"
+
+    async def settle(self, purchase_id: int, status: str) -> None:
+        """What the payment provider does: POST /payments/webhook, signed, without the bearer token."""
+        raw = json.dumps({"purchase_id": purchase_id, "status": status}).encode()
+        async with httpx.AsyncClient(base_url=self.url, trust_env=False, timeout=10.0) as http:
+            response = await http.post("/payments/webhook", content=raw, headers={
+                "Content-Type": "application/json", "X-Payment-Signature": hmac_sha256(PROVIDER_SECRET, raw)})
+        assert response.status_code == 200, response.text
+
+    async def end_validity(self, purchase_id: int, at: dt.datetime) -> None:
+        moved = await self.db.execute("UPDATE purchases SET valid_until = $2 WHERE id = $1 AND status = 'paid'",
+                                      purchase_id, at)
+        assert moved == "UPDATE 1"
+
 
 class TestReferenceApi(BusinessApiContract):
     @pytest.fixture
@@ -78,7 +104,7 @@ class TestReferenceApi(BusinessApiContract):
             business_api_retries=0))
         db = await asyncpg.connect(fresh_database, server_settings={"search_path": "business"})
         try:
-            yield ReferenceApiUnderTest(api, db)
+            yield ReferenceApiUnderTest(api, db, server.url)
         finally:
             await db.close()
             await api.close()

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import httpx
 
+from devstack.conversations.business import BusinessApi
+from devstack.conversations.channel import Target
 from devstack.stack import DEMO_BUSINESS_NUMBER, Stack
 from devstack.webhooks import inbound_params
 from tests.e2e.test_foundation import post_webhook, replies_to, wait_for
@@ -64,6 +66,13 @@ async def confirmed_bookings(stack: Stack, customer: str) -> list[asyncpg.Record
 
 async def book_evening_class(stack: Stack, customer: str, *, kill_actions_after_first_turn: bool) -> None:
     chat = Chat(stack, customer)
+    async with httpx.AsyncClient(timeout=10.0) as http:  # a booking uses a session of a package held
+        await BusinessApi(Target.from_stack(stack), http).buy_and_pay(customer, "Pack 5 clases")
+
+    async def told_of_the_payment() -> bool:
+        return any("Tu pago se acreditó" in r["body"] for r in await replies_to(stack, customer))
+
+    assert await wait_for(told_of_the_payment)  # unprompted: the business's notice reached the customer
     target = await evening_class(stack)
     weekday = WEEKDAYS[target["day"].weekday()]
 
@@ -80,6 +89,7 @@ async def book_evening_class(stack: Stack, customer: str, *, kill_actions_after_
 
     summary = await chat.say("a las 7 de la noche")
     assert summary.startswith("Te reservo") and "19:00" in summary and summary.endswith("¿Confirmas?"), summary
+    assert "Pack 5 clases (te quedarán 4)" in summary, summary
     assert await confirmed_bookings(stack, customer) == [], "nothing is booked before the yes"
 
     booked = await chat.say("sí")

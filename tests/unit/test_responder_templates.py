@@ -29,6 +29,14 @@ SAMPLES: dict[str, Reply] = {reply.kind: reply for reply in (
     r.AskDate(time="19:00"), r.DateInPast(date=FRIDAY), r.OfferSlots(date=FRIDAY, slots=(SLOT,)),
     r.ConfirmBooking(date=FRIDAY, time="19:00", class_name="Pilates Reformer", package="Pack 10 clases"),
     r.AskChange(date=FRIDAY, time="19:00"), r.Thanks(), r.OutOfScope(),
+    r.HandedOff(response_time="en menos de una hora"), r.PaymentConfirmed(package="Pack 10 clases", valid_until=FRIDAY),
+    r.PaymentFailed(package="Pack 10 clases"),
+    r.FaqAnswer(faq_id="estacionamiento", answer="Sí, hay estacionamiento en la calle."), r.UnknownQuestion(),
+    r.NoCredits(date=FRIDAY, time="19:00", packages=(PACKAGE,),
+                expired=(r.CreditInfo(name="Pack 5 clases", status="expired", valid_until=FRIDAY),)),
+    r.Credits(packages=(r.CreditInfo(name="Pack 10 clases", status="active", sessions_left=7, valid_until=FRIDAY),
+                        r.CreditInfo(name="Clase suelta", status="pending", payment_link="https://pay.example/1"))),
+    r.PaymentClaimNoted(response_time="en menos de una hora"),
     r.SlotFull(date=FRIDAY, requested_time="19:00", slots=(SLOT,)), r.NoSlots(date=FRIDAY),
     r.Booked(code="BK-4821", date=FRIDAY, time="19:00", class_name="Pilates Reformer"),
     r.AlreadyBooked(date=FRIDAY, time="19:00"), r.ChooseBooking(bookings=(BOOKING,)), r.NoBookings(),
@@ -109,3 +117,14 @@ def test_registers_read_naturally() -> None:
     assert render(summary, business="X", register="usted").endswith("¿Confirma?")
     assert "Decime su nombre" in render(SAMPLES["choose_package"], business="X", register="vos")
     assert "Puedo ayudarle" in render(SAMPLES["greeting"], business="X", register="usted")
+
+
+def test_sessions_are_told_plainly() -> None:
+    summary = r.ConfirmBooking(date=FRIDAY, time="19:00", class_name="Mat", package="Pack 10 clases", sessions_left=6)
+    assert "con una sesión de tu Pack 10 clases (te quedarán 6)" in render(summary, business="X")
+    last = summary.model_copy(update={"sessions_left": 0})
+    assert "con la última sesión de tu Pack 10 clases" in render(last, business="X")
+    kept = r.Cancelled(booking=BOOKING, session_returned=False, refund_hours=12)
+    assert "faltaban menos de 12 horas" in render(kept, business="X")
+    returned = r.Cancelled(booking=BOOKING, session_returned=True, package="Pack 10 clases", sessions_left=8)
+    assert "Te devolví la sesión a tu Pack 10 clases (te quedan 8)." in render(returned, business="X")

@@ -30,6 +30,7 @@ class Operation(StrEnum):
     BOOKING_STATUS = "booking_status"
     PURCHASE = "purchase"
     PURCHASE_HISTORY = "purchase_history"
+    LIST_CLIENT_PACKAGES = "list_client_packages"
     GET_PROFILE = "get_profile"
     UPDATE_PROFILE = "update_profile"
 
@@ -45,6 +46,7 @@ OPERATION_PARAMS: dict[Operation, frozenset[str]] = {
     Operation.BOOKING_STATUS: frozenset({"code"}),
     Operation.PURCHASE: frozenset({"package_id"}),
     Operation.PURCHASE_HISTORY: frozenset(),
+    Operation.LIST_CLIENT_PACKAGES: frozenset(),
     Operation.GET_PROFILE: frozenset(),
     Operation.UPDATE_PROFILE: frozenset({"name", "email"}),
 }

@@ -16,7 +16,9 @@ from contracts.dialogue import DialogueUpdate, Offer, PendingConfirmation
 from contracts.replies import ApiProblem, Reply
 from services.actions.adapters.business_api import BusinessApi, BusinessApiError
 from services.actions.adapters.endpoints import Operation
-from services.actions.settings import ActionsSettings
+from services.actions.faq import FaqIndex
+from services.actions.profile import BusinessProfile, ProfileError, load_profile
+from services.actions.settings import DEFAULT_PROFILE_FILE, ActionsSettings
 from services.actions.state import DialogueState
 from services.actions.understanding import ACTS, Answer
 from services.actions.understanding import fold as fold_words
@@ -34,11 +36,26 @@ class ActionsDeps:
     confidence_threshold: float = 0.45
     flow_idle_s: float = 900.0
     timezone: str = "America/Mexico_City"
+    handoff_s: float = 4 * 3600.0
+    business_number: str = "whatsapp:+14155238886"
+    profile: BusinessProfile = field(default_factory=lambda: load_profile(DEFAULT_PROFILE_FILE))
+    """The business's profile (address, hours, policies, FAQs): the only source of those facts."""
 
     @classmethod
     def from_settings(cls, settings: ActionsSettings, business_api: BusinessApi) -> ActionsDeps:
+        """Raises `ProfileError` (naming the file and every problem) for a bad profile, or when its
+        time zone is not `BUSINESS_TIMEZONE`."""
+        profile = load_profile(settings.business_profile_file)
+        if profile.timezone != settings.timezone:
+            raise ProfileError(f"{settings.business_profile_file}: timezone {profile.timezone} differs from "
+                               f"BUSINESS_TIMEZONE={settings.timezone}")
         return cls(business_api=business_api, confidence_threshold=settings.confidence_threshold,
-                   flow_idle_s=settings.flow_idle_s, timezone=settings.timezone)
+                   flow_idle_s=settings.flow_idle_s, timezone=settings.timezone, handoff_s=settings.handoff_s,
+                   business_number=settings.business_number, profile=profile)
+
+    @cached_property
+    def faq(self) -> FaqIndex:
+        return FaqIndex.from_profile(self.profile)
 
     @cached_property
     def zone(self) -> ZoneInfo:
@@ -144,6 +161,8 @@ class Decision:
     """The customer closed the conversation or declined to resume: forget the flow put aside."""
     followup: Reply | None = None
     """A second part of the reply: the question of a flow put aside."""
+    claim: str | None = None
+    """The purchase the customer says they paid another way: recorded as payment.claimed for staff."""
 
     def with_followup(self, followup: Reply | None) -> Decision:
         return replace(self, followup=followup)

@@ -27,7 +27,9 @@ from contracts.replies import (
     AskDate,
     Booked,
     ConfirmBooking,
+    CreditInfo,
     DateInPast,
+    NoCredits,
     NoSlots,
     OfferSlots,
     SlotFull,
@@ -48,6 +50,8 @@ from services.actions.flows.base import (
     parsed,
     without,
 )
+from services.actions.flows.purchase import FLOW as PURCHASE_FLOW
+from services.actions.flows.purchase import package_info, package_offer
 
 FLOW = "agendar_cita"
 ACTION = "book"
@@ -176,13 +180,18 @@ class BookingFlow:
                 return failed(ACTION, error, done(ACTION, AlreadyBooked(date=fecha, time=time)))
             if error.code in ("slot_in_past", "no_such_slot"):
                 return failed(ACTION, error, await self._others(ctx, slots, fecha, time))
+            if error.code == "no_usable_package":  # used up or expired since the summary
+                return failed(ACTION, error, await no_credits(ctx, {k: v for k, v in params.items() if k in (
+                    "slot_id", "date", "time", "class_name")}))
             return api_failure(ACTION, error, dialogue=_dialogue(slots, "confirmation", pending=pending))
-        package = params.get("package")
+        package = booking.get("package_name") or params.get("package")
+        left = booking.get("sessions_left")
         return done(ACTION, Booked(code=str(booking.get("code") or "") or None,
                                    date=parse_date(booking.get("date")) or fecha,
                                    time=str(booking.get("time") or params.get("time")),
                                    class_name=str(booking.get("class_name") or params.get("class_name") or ""),
-                                   package=str(package) if package else None))
+                                   package=str(package) if package else None,
+                                   sessions_left=int(left) if isinstance(left, int) else None))
 
     async def _after_full(self, ctx: Context, slots: dict[str, JsonValue], fecha: dt.date, hora: str,
                           error: BusinessApiError) -> Decision:
@@ -214,6 +223,12 @@ class BookingFlow:
         reply = AskChange(date=parse_date(params.get("date")),
                           time=str(params["time"]) if params.get("time") else None)
         return Decision("ask_change", ActionOutcome.NEEDS_INPUT, reply, _dialogue(_slots_of(params), "change"))
+
+
+def booking_waiting_for_payment(params: Mapping[str, JsonValue]) -> Decision:
+    """The booking a customer asked for before buying the package it needed, summarised again once paid."""
+    pending = PendingConfirmation(action=ACTION, params=dict(params))
+    return _confirm(_slots_of(params), pending)
 
 
 def _dialogue(slots: Mapping[str, JsonValue], awaiting: str, offered: Sequence[Offer] = (), *,
@@ -254,16 +269,21 @@ def _nearest(free: Sequence[Mapping[str, Any]], hora: str) -> list[Mapping[str, 
 
 async def _summary(ctx: Context, slots: dict[str, JsonValue], slot: Mapping[str, Any], *, edited: bool,
                    not_understood: bool) -> Decision:
-    """Everything is known: the booking in one sentence, waiting for a yes."""
+    """Everything is known: the booking in one sentence, waiting for a yes; or, when a booking needs a
+    package and the customer holds none usable that day, the packages to buy first."""
     fecha = parse_date(slot.get("date")) or ctx.today
     params: dict[str, JsonValue] = {"slot_id": str(slot.get("id")), "date": fecha.isoformat(),
                                     "time": str(slot.get("time")), "class_name": str(slot.get("class_name") or "")}
-    held = await _active_package(ctx, fecha)
+    packages = await _client_packages(ctx)
     named = slots.get("paquete")
-    if named and held is not None and str(named).lower() not in (held[0].lower(), held[1].lower()):
-        held = None  # a package named but not held is not claimed (buying it is another flow)
+    held = usable_package(packages, fecha, named=str(named) if named else None)
+    if held is None and packages is not None and ctx.deps.profile.policies.packages_required:
+        return await no_credits(ctx, params, packages)
     if held is not None:
-        params.update(package_id=held[0], package=held[1], named_package=bool(named))
+        left = held.get("sessions_left")
+        params.update(package_id=str(held.get("package_id")), package=str(held.get("name")),
+                      named_package=bool(named), sessions_left=int(left) - 1 if isinstance(left, int) else None,
+                      unlimited=left is None)
     if slots.get("pregunta"):
         params.update(asked=True, available=_int(slot.get("available")))
     merged = {**without(slots, "pregunta"), "fecha": params["date"], "hora": params["time"], "hora_bare": False,
@@ -272,15 +292,66 @@ async def _summary(ctx: Context, slots: dict[str, JsonValue], slot: Mapping[str,
     return _confirm(merged, pending, edited=edited, not_understood=not_understood)
 
 
+async def _client_packages(ctx: Context) -> list[dict[str, Any]] | None:
+    """The customer's packages (GET /client/packages); None when they cannot be read (the summary then
+    names no package and the business API decides on the yes)."""
+    try:
+        packages: list[dict[str, Any]] = await ctx.call(Operation.LIST_CLIENT_PACKAGES)
+    except BusinessApiError:
+        return None
+    return packages
+
+
+def usable_package(packages: Sequence[Mapping[str, Any]] | None, day: dt.date, *,
+                   named: str | None = None) -> Mapping[str, Any] | None:
+    """The package a booking on `day` uses, as the business API picks it: active, valid that day, with
+    sessions left (or unlimited), the one expiring first; the one the customer named, when it is usable (a
+    package named but not held is never claimed: another usable one is used, and the summary says which)."""
+    usable = [p for p in packages or () if p.get("status") == "active"
+              and (parse_date(p.get("valid_until")) or day) >= day
+              and (p.get("sessions_left") is None or _int(p.get("sessions_left")) > 0)]
+    usable.sort(key=lambda p: str(p.get("valid_until") or "9999"))
+    chosen = [p for p in usable if named and named.lower() in (str(p.get("name", "")).lower(),
+                                                                str(p.get("package_id", "")).lower())]
+    preferred = chosen or usable
+    return preferred[0] if preferred else None
+
+
+async def no_credits(ctx: Context, booking: Mapping[str, JsonValue],
+                     packages: Sequence[Mapping[str, Any]] | None = None) -> Decision:
+    """No package to book with: said plainly (an expired or used-up one named), the packages offered, and
+    the booking kept to offer again once the payment is through (`after_payment`)."""
+    if packages is None:
+        packages = await _client_packages(ctx) or []
+    try:
+        catalogue: list[dict[str, Any]] = await ctx.call(Operation.LIST_PACKAGES)
+    except BusinessApiError as error:
+        return api_failure("list_packages", error, dialogue=DialogueUpdate())
+    spent = tuple(_credit_info(p) for p in packages if p.get("status") in ("expired", "used_up"))[:1]
+    time = str(booking["time"]) if booking.get("time") else None
+    reply = NoCredits(date=parse_date(booking.get("date")), time=time, expired=spent,
+                      packages=tuple(package_info(p) for p in catalogue))
+    offers = tuple(package_offer(p) for p in catalogue)
+    dialogue = DialogueUpdate(flow=PURCHASE_FLOW, awaiting="paquete", offered=offers, after_payment=dict(booking))
+    return Decision("no_credits", ActionOutcome.NEEDS_INPUT, reply, dialogue)
+
+
+def _credit_info(package: Mapping[str, Any]) -> CreditInfo:
+    return parsed(CreditInfo, {**package, "valid_until": parse_date(package.get("valid_until"))},
+                  operation=Operation.LIST_CLIENT_PACKAGES)
+
+
 def _confirm(slots: Mapping[str, JsonValue], pending: PendingConfirmation, *, edited: bool = False,
              not_understood: bool = False) -> Decision:
     params = pending.params
     package = params.get("package")
-    available = params.get("available")
+    available, left = params.get("available"), params.get("sessions_left")
     reply = ConfirmBooking(date=str(params.get("date")), time=str(params.get("time")),
                            class_name=str(params.get("class_name") or ""), package=str(package) if package else None,
                            changed=edited, not_understood=not_understood, asked=bool(params.get("asked")),
-                           available=int(available) if isinstance(available, int) else None)
+                           available=int(available) if isinstance(available, int) else None,
+                           sessions_left=int(left) if isinstance(left, int) else None,
+                           unlimited=bool(params.get("unlimited")))
     return confirming("confirm_booking", reply, _dialogue(slots, "confirmation", pending=pending))
 
 
@@ -304,17 +375,3 @@ def _full(slots: Mapping[str, JsonValue], fecha: dt.date, hora: str, free: Seque
                                                                                   "hora_bare", "slot_id")
     reply = SlotFull(date=fecha, requested_time=hora, slots=tuple(slot_info(s) for s in others))
     return asking("slot_full", reply, _dialogue(kept, awaiting, [slot_offer(s) for s in others]))
-
-
-async def _active_package(ctx: Context, day: dt.date) -> tuple[str, str] | None:
-    """(id, name) of the customer's paid package still valid on `day`, newest first; None when there is
-    none or the history cannot be read (the summary then names no package)."""
-    try:
-        purchases: list[dict[str, Any]] = await ctx.call(Operation.PURCHASE_HISTORY)
-    except BusinessApiError:
-        return None
-    for purchase in purchases:
-        valid_until = parse_date(purchase.get("valid_until"))
-        if purchase.get("status") == "paid" and (valid_until is None or valid_until >= day):
-            return str(purchase.get("package_id")), str(purchase.get("package_name") or purchase.get("package_id"))
-    return None

@@ -109,7 +109,7 @@ class CancellationFlow:
         params = pending.params
         booking = booking_info(params)
         try:
-            await ctx.call(Operation.CANCEL_BOOKING, {"code": params.get("code")}, idempotent_action="cancel")
+            result = await ctx.call(Operation.CANCEL_BOOKING, {"code": params.get("code")}, idempotent_action="cancel")
         except BusinessApiError as error:
             if error.code == "already_cancelled":
                 return failed(ACTION, error, done(ACTION, Cancelled(booking=booking, already=True)))
@@ -119,7 +119,13 @@ class CancellationFlow:
                 return failed(ACTION, error, done(ACTION, BookingNotFound(booking=booking)))
             return api_failure(ACTION, error, dialogue=DialogueUpdate(
                 flow=FLOW, slots={"code": params.get("code")}, awaiting="confirmation", pending=pending))
-        return done(ACTION, Cancelled(booking=booking))
+        answer = result if isinstance(result, dict) else {}
+        left, hours = answer.get("sessions_left"), answer.get("refund_hours")
+        returned = answer.get("session_returned") if isinstance(answer.get("session_returned"), bool) else None
+        return done(ACTION, Cancelled(booking=booking, session_returned=returned,
+                                      refund_hours=int(hours) if isinstance(hours, int) else None,
+                                      package=str(answer["package_name"]) if answer.get("package_name") else None,
+                                      sessions_left=int(left) if isinstance(left, int) else None))
 
     def reconfirm(self, ctx: Context, pending: PendingConfirmation) -> Decision:
         """Ask the same question again (an answer that was neither yes nor no)."""

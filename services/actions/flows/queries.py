@@ -8,10 +8,21 @@ from typing import Any
 
 from contracts import ActionOutcome
 from contracts.dialogue import DialogueUpdate
-from contracts.replies import BookingStatus, DaySchedule, Packages, PurchaseHistory, PurchaseInfo, Schedule
+from contracts.replies import (
+    BookingStatus,
+    CreditInfo,
+    Credits,
+    DaySchedule,
+    Packages,
+    PaymentClaimNoted,
+    PurchaseHistory,
+    PurchaseInfo,
+    Schedule,
+)
+from services.actions import understanding
 from services.actions.adapters.business_api import BusinessApiError
 from services.actions.adapters.endpoints import Operation
-from services.actions.flows.base import Context, Decision, api_failure, parse_date
+from services.actions.flows.base import Context, Decision, api_failure, parse_date, parsed
 from services.actions.flows.booking import slot_info, slot_offer
 from services.actions.flows.cancellation import booking_info, booking_offer
 from services.actions.flows.purchase import package_info, package_offer
@@ -64,6 +75,37 @@ async def schedule(ctx: Context) -> Decision:
         for date, day in sorted(days.items())))
     offered = tuple(slot_offer(s) for s in slots if int(s.get("available") or 0) > 0) if fecha else ()
     return Decision("list_slots", ActionOutcome.SUCCEEDED, reply, DialogueUpdate(offered=offered))
+
+
+async def credits(ctx: Context) -> Decision:
+    """"¿Cuántas clases me quedan?", "¿cuándo vence?", "ya pagué": the customer's packages as the business API
+    has them. A receipt or a transfer claimed for a purchase still pending is noted for staff to check."""
+    try:
+        packages: list[dict[str, Any]] = await ctx.call(Operation.LIST_CLIENT_PACKAGES)
+    except BusinessApiError as error:
+        return api_failure("list_client_packages", error, dialogue=DialogueUpdate())
+    pending = [p for p in packages if p.get("status") == "pending"]
+    if pending and (ctx.event.payload.media or understanding.claims_payment(ctx.text)):
+        return payment_claim(ctx, str(pending[0].get("purchase_id")))
+    shown = tuple(parsed(CreditInfo, {**p, "valid_until": parse_date(p.get("valid_until"))},
+                         operation=Operation.LIST_CLIENT_PACKAGES) for p in packages[:5])
+    return Decision("list_client_packages", ActionOutcome.SUCCEEDED, Credits(packages=shown), DialogueUpdate())
+
+
+def payment_claim(ctx: Context, purchase_id: str) -> Decision:
+    """Nothing is marked paid on the customer's word: the claim goes to staff (payment.claimed)."""
+    reply = PaymentClaimNoted(response_time=ctx.deps.profile.handoff.response_time)
+    return Decision("payment_claim", ActionOutcome.ANSWERED, reply, DialogueUpdate(), claim=purchase_id)
+
+
+async def pending_purchase(ctx: Context) -> str | None:
+    """The purchase waiting for its payment, if the customer has one (None when the API cannot say)."""
+    try:
+        packages: list[dict[str, Any]] = await ctx.call(Operation.LIST_CLIENT_PACKAGES)
+    except BusinessApiError:
+        return None
+    pending = [p for p in packages if p.get("status") == "pending"]
+    return str(pending[0].get("purchase_id")) if pending else None
 
 
 def _purchase_info(ctx: Context, purchase: Mapping[str, Any]) -> PurchaseInfo:

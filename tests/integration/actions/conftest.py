@@ -7,6 +7,7 @@ Each test gets a fresh PostgreSQL database (`fresh_database`), a real uvicorn se
 from __future__ import annotations
 
 import datetime as dt
+import json
 import socket
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -21,7 +22,7 @@ from pydantic import SecretStr
 from business_api.settings import BusinessApiSettings
 from services.actions.adapters.business_api import BusinessApiClient
 from services.actions.settings import ActionsSettings
-from tests.integration.business_api.harness import AUTH, TOKEN, ApiServer, settings_for
+from tests.integration.business_api.harness import AUTH, PROVIDER_SECRET, TOKEN, ApiServer, hmac_sha256, settings_for
 
 
 class ApiServerOn(ApiServer):
@@ -99,3 +100,16 @@ def find_slot(http: httpx.AsyncClient) -> FindSlot:
         raise AssertionError("no such class in the coming two weeks: the seed did not create the schedule")
 
     return _find
+
+
+async def paid_package(http: httpx.AsyncClient, phone: str, package_id: str = "pack-10") -> dict[str, Any]:
+    """A package bought and paid through the API (the payment provider's signed webhook), for `phone`."""
+    bought = await http.post("/client/purchase", json={"package_id": package_id},
+                             headers={"X-Client-Phone": phone.removeprefix("whatsapp:")})
+    assert bought.status_code == 201, bought.text
+    purchase: dict[str, Any] = bought.json()["purchase"]
+    raw = json.dumps({"purchase_id": purchase["id"], "status": "paid"}).encode()
+    paid = await http.post("/payments/webhook", content=raw, headers={
+        "Content-Type": "application/json", "X-Payment-Signature": hmac_sha256(PROVIDER_SECRET, raw)})
+    assert paid.status_code == 200, paid.text
+    return purchase

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import socket
 import time
 from typing import Any
@@ -21,8 +22,8 @@ from runtime.resilience import CircuitBreaker, CircuitState
 from services.actions.adapters.business_api import BusinessApiClient, BusinessApiError
 from services.actions.adapters.endpoints import Operation
 from services.actions.handler import ActionsDeps, handle
-from tests.integration.actions.conftest import ZONE, ApiServerOn, FindSlot, actions_settings
-from tests.integration.business_api.harness import ANA, ApiServer, settings_for
+from tests.integration.actions.conftest import ZONE, ApiServerOn, FindSlot, actions_settings, paid_package
+from tests.integration.business_api.harness import ANA, PROVIDER_SECRET, ApiServer, hmac_sha256, settings_for
 from tests.unit.actions.conversation import Conversation, text_of
 
 NEWCOMER = "whatsapp:+5215599990001"
@@ -53,7 +54,8 @@ async def bookings_of(db: asyncpg.Connection, address: str) -> list[asyncpg.Reco
 
 
 async def test_booking_a_class_ends_with_a_row_in_the_database(adapter: BusinessApiClient, db: asyncpg.Connection,
-                                                              find_slot: FindSlot) -> None:
+                                                              find_slot: FindSlot, http: httpx.AsyncClient) -> None:
+    purchase = await paid_package(http, NEWCOMER, "pack-10")
     slot = await find_slot()
     chat = chat_with(adapter)
     asked = await say(chat, "quiero agendar", "agendar_cita")
@@ -69,6 +71,8 @@ async def test_booking_a_class_ends_with_a_row_in_the_database(adapter: Business
     [row] = await bookings_of(db, NEWCOMER)
     assert (row["code"], row["status"], row["slot_id"]) == (booked.payload.reply.code, "confirmed",
                                                             slot["id"])
+    assert (row["package_id"], booked.payload.reply.sessions_left) == ("pack-10", 9)
+    assert purchase["package_id"] == "pack-10"
     assert row["code"] in text_of(booked)
 
 
@@ -86,20 +90,45 @@ async def test_several_values_at_once_book_with_the_package(adapter: BusinessApi
 
 
 async def test_a_package_named_but_not_held_is_not_used(adapter: BusinessApiClient, db: asyncpg.Connection,
-                                                        find_slot: FindSlot) -> None:
+                                                        find_slot: FindSlot, http: httpx.AsyncClient) -> None:
+    await paid_package(http, NEWCOMER, "pack-5")
     slot = await find_slot()
     chat = chat_with(adapter)
     summary = await say(chat, "mañana a las 6 el pack de 10", "agendar_cita", ("fecha", slot["date"]),
                         ("hora", slot["time"]), ("paquete", "Pack 10 clases"))
-    assert "Pack 10 clases" not in text_of(summary)
+    assert "Pack 10 clases" not in text_of(summary) and "Pack 5 clases" in text_of(summary)
     await say(chat, "sí", "afirmar")
     [row] = await bookings_of(db, NEWCOMER)
-    assert row["package_id"] is None
+    assert row["package_id"] == "pack-5"
+
+
+async def test_without_a_package_it_is_bought_paid_and_the_class_booked(adapter: BusinessApiClient,
+                                                                        db: asyncpg.Connection, find_slot: FindSlot,
+                                                                        http: httpx.AsyncClient) -> None:
+    slot = await find_slot()
+    chat = chat_with(adapter)
+    offer = await say(chat, "quiero esa clase", "agendar_cita", ("fecha", slot["date"]), ("hora", slot["time"]))
+    assert offer.payload.reply.kind == "no_credits" and await bookings_of(db, NEWCOMER) == []
+    await say(chat, "la suelta", "pagar_servicio", ("paquete", "Clase suelta"))
+    link = await say(chat, "sí", "afirmar")
+    assert link.payload.reply.kind == "payment_link"
+    token = str(link.payload.reply.payment_link).rsplit("/", 1)[-1]
+    raw = json.dumps({"token": token, "status": "paid"}).encode()
+    paid = await http.post("/payments/webhook", content=raw, headers={
+        "Content-Type": "application/json", "X-Payment-Signature": hmac_sha256(PROVIDER_SECRET, raw)})
+    assert paid.status_code == 200, paid.text
+    told = await chat.payment("paid", "Clase suelta", purchase_id=str(link.payload.reply.purchase_id))
+    assert told is not None and told.payload.followup is not None and told.payload.followup.kind == "confirm_booking"
+    booked = await say(chat, "sí", "afirmar")
+    assert booked.payload.reply.kind == "booked"
+    [row] = await bookings_of(db, NEWCOMER)
+    assert (row["slot_id"], row["package_id"]) == (slot["id"], "clase-suelta")
 
 
 async def test_a_full_class_offers_the_other_times(adapter: BusinessApiClient, http: httpx.AsyncClient,
                                                    db: asyncpg.Connection, find_slot: FindSlot) -> None:
     slot = await find_slot(lambda s: s["available"] == 1)  # the seed leaves one class with one place
+    await paid_package(http, "+5215577770000")
     taken = await http.post("/booking", json={"slot_id": slot["id"]}, headers={"X-Client-Phone": "+5215577770000"})
     assert taken.status_code == 201, taken.text
 
@@ -200,7 +229,8 @@ async def test_the_error_taxonomy_keeps_the_apis_codes(adapter: BusinessApiClien
 
 
 async def test_replaying_the_same_message_does_not_book_twice(adapter: BusinessApiClient, db: asyncpg.Connection,
-                                                               find_slot: FindSlot) -> None:
+                                                               find_slot: FindSlot, http: httpx.AsyncClient) -> None:
+    await paid_package(http, NEWCOMER)
     slot = await find_slot()
     chat = chat_with(adapter)
     await say(chat, "quiero agendar", "agendar_cita", ("fecha", slot["date"]), ("hora", slot["time"]))
@@ -256,7 +286,9 @@ async def test_business_api_down_retries_then_opens_the_circuit_then_recovers(
 
 
 async def test_a_stopped_api_fails_gracefully_mid_flow(fresh_database: str, servers: list[ApiServer],
-                                                       find_slot: FindSlot, adapter: BusinessApiClient) -> None:
+                                                       find_slot: FindSlot, adapter: BusinessApiClient,
+                                                       http: httpx.AsyncClient) -> None:
+    await paid_package(http, NEWCOMER)
     slot = await find_slot()
     chat = chat_with(adapter)
     await say(chat, "quiero agendar", "agendar_cita", ("fecha", slot["date"]), ("hora", slot["time"]))

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
+import hmac
+import json
 import socket
 import threading
 from collections.abc import Awaitable, Callable
@@ -20,12 +23,18 @@ import uvicorn
 from pydantic import SecretStr
 
 from business_api.app import create_app
-from business_api.settings import BusinessApiSettings
+from business_api.settings import DEMO_PAYMENT_PROVIDER_SECRET, BusinessApiSettings
 
 TOKEN = "integration-business-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 ANA = "+5215511111111"
 ZONE_NAME = "America/Mexico_City"
+PROVIDER_SECRET = DEMO_PAYMENT_PROVIDER_SECRET
+
+
+def hmac_sha256(secret: str, body: bytes) -> str:
+    """``sha256=<hex>``, computed here rather than with the API's own signing code."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def settings_for(dsn: str, **overrides: Any) -> BusinessApiSettings:
@@ -77,6 +86,31 @@ class Api:
 
     async def book(self, phone: str, slot_id: int, **headers: str) -> httpx.Response:
         return await self.as_client(phone, "POST", "/booking", json={"slot_id": slot_id}, headers=headers)
+
+    async def payment_webhook(self, body: dict[str, Any], *, secret: str = PROVIDER_SECRET) -> httpx.Response:
+        """What a payment provider sends: the JSON body signed with the provider secret, no bearer token."""
+        raw = json.dumps(body).encode()
+        headers = {"Content-Type": "application/json", "X-Payment-Signature": hmac_sha256(secret, raw),
+                   "Authorization": ""}
+        return await self.http.post("/payments/webhook", content=raw, headers=headers)
+
+    async def buy(self, phone: str, package_id: str) -> dict[str, Any]:
+        """A pending purchase of `package_id` for the client."""
+        response = await self.as_client(phone, "POST", "/client/purchase", json={"package_id": package_id})
+        assert response.status_code == 201, response.text
+        return dict(response.json()["purchase"])
+
+    async def give_package(self, phone: str, package_id: str = "mensualidad-ilimitada") -> dict[str, Any]:
+        """The client buys `package_id` and the provider's webhook says it was paid: an active package."""
+        purchase = await self.buy(phone, package_id)
+        paid = await self.payment_webhook({"purchase_id": purchase["id"], "status": "paid"})
+        assert paid.status_code == 200, paid.text
+        return dict(paid.json()["purchase"])
+
+    async def packages_of(self, phone: str) -> list[dict[str, Any]]:
+        response = await self.as_client(phone, "GET", "/client/packages")
+        assert response.status_code == 200, response.text
+        return list(response.json()["packages"])
 
     async def free_future_slot(self) -> dict[str, Any]:
         """An empty slot starting tomorrow or later, so that it cannot start during the test."""

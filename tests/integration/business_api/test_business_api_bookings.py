@@ -1,4 +1,8 @@
-"""Booking, capacity under concurrency, cancelling, listing, and idempotent replays."""
+"""Booking, capacity under concurrency, cancelling, listing, and idempotent replays.
+
+Bookings need a usable package (the default): each client who books is given one first, bought
+and paid through the API. Packages and sessions themselves: test_business_api_packages.py.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ async def confirmed_in_db(db: asyncpg.Connection, slot_id: int) -> tuple[int, in
 
 async def test_booking_a_slot_returns_a_confirmed_booking_with_a_code(api: Api, db: asyncpg.Connection) -> None:
     slot = await api.free_future_slot()
+    purchase = await api.give_package(phone(1), "pack-5")
 
     response = await api.as_client(phone(1), "POST", "/booking", json={"slot_id": slot["id"], "package_id": "pack-5"})
 
@@ -36,7 +41,9 @@ async def test_booking_a_slot_returns_a_confirmed_booking_with_a_code(api: Api, 
     assert (booking["slot_id"], booking["date"], booking["time"]) == (slot["id"], slot["date"], slot["time"])
     assert booking["starts_at"] == slot["starts_at"]
     assert booking["class_name"] == slot["class_name"]
-    assert booking["package_id"] == "pack-5"
+    assert (booking["package_id"], booking["package_name"], booking["purchase_id"]) == (
+        "pack-5", "Pack 5 clases", purchase["id"])
+    assert booking["sessions_left"] == 4
     assert await confirmed_in_db(db, slot["id"]) == (1, 1)
 
 
@@ -45,17 +52,23 @@ async def test_booking_by_date_and_time_and_an_unknown_phone_becomes_a_client(ap
     newcomer = phone(2)
     assert await db.fetchval("SELECT count(*) FROM clients WHERE phone = $1", newcomer) == 0
 
+    without_package = await api.as_client(
+        f"whatsapp:{newcomer}", "POST", "/booking", json={"date": slot["date"], "time": slot["time"]}
+    )
+    assert await db.fetchval("SELECT count(*) FROM clients WHERE phone = $1", newcomer) == 1
+    await api.give_package(newcomer)
     response = await api.as_client(
         f"whatsapp:{newcomer}", "POST", "/booking", json={"date": slot["date"], "time": slot["time"]}
     )
 
+    assert (without_package.status_code, without_package.json()["error"]["code"]) == (409, "no_usable_package")
     assert response.status_code == 201, response.text
     assert response.json()["booking"]["slot_id"] == slot["id"]
-    assert await db.fetchval("SELECT count(*) FROM clients WHERE phone = $1", newcomer) == 1
 
 
 async def test_booking_errors_name_their_cause(api: Api, db: asyncpg.Connection) -> None:
     slot = await api.free_future_slot()
+    await api.give_package(phone(3))
     assert (await api.book(phone(3), slot["id"])).status_code == 201
     past_slot = await db.fetchval(
         "INSERT INTO slots (starts_at, class_name, capacity) VALUES (now() - interval '1 day', 'Mat Pilates', 6) "
@@ -85,6 +98,8 @@ async def test_booking_errors_name_their_cause(api: Api, db: asyncpg.Connection)
 
 async def test_two_clients_racing_for_the_last_place_get_one_booking(api: Api, db: asyncpg.Connection) -> None:
     slot = await api.free_future_slot()
+    for n in [*range(slot["capacity"] - 1), 100, 101]:
+        await api.give_package(phone(100 + n))
     for n in range(slot["capacity"] - 1):
         assert (await api.book(phone(100 + n), slot["id"])).status_code == 201
 
@@ -99,6 +114,8 @@ async def test_two_clients_racing_for_the_last_place_get_one_booking(api: Api, d
 async def test_twenty_concurrent_bookings_fill_six_places_and_no_more(api: Api, db: asyncpg.Connection) -> None:
     slot = await api.free_future_slot()
     assert slot["capacity"] == 6
+    for n in range(20):
+        await api.give_package(phone(300 + n))
 
     responses = await asyncio.gather(*(api.book(phone(300 + n), slot["id"]) for n in range(20)))
 
@@ -114,6 +131,8 @@ async def test_twenty_concurrent_bookings_fill_six_places_and_no_more(api: Api, 
 
 async def test_cancelling_releases_the_place(api: Api, db: asyncpg.Connection) -> None:
     slot = await api.free_future_slot()
+    for n in [*range(slot["capacity"]), 99]:
+        await api.give_package(phone(400 + n))
     for n in range(slot["capacity"]):
         assert (await api.book(phone(400 + n), slot["id"])).status_code == 201
     assert (await api.book(phone(499), slot["id"])).json()["error"]["code"] == "slot_full"
@@ -135,6 +154,7 @@ async def test_cancelling_releases_the_place(api: Api, db: asyncpg.Connection) -
 
 async def test_client_and_admin_listings(api: Api) -> None:
     slot = await api.free_future_slot()
+    await api.give_package(phone(500))
     code = (await api.book(phone(500), slot["id"])).json()["booking"]["code"]
 
     ana_all = (await api.as_client(ANA, "GET", "/client/bookings")).json()["bookings"]
@@ -162,6 +182,7 @@ async def test_client_and_admin_listings(api: Api) -> None:
 
 async def test_replaying_a_booking_with_its_idempotency_key_books_once(api: Api, db: asyncpg.Connection) -> None:
     slot = await api.free_future_slot()
+    await api.give_package(phone(600), "pack-5")
     first = await api.book(phone(600), slot["id"], **{"Idempotency-Key": "evt-1:book"})
 
     replay = await api.book(phone(600), slot["id"], **{"Idempotency-Key": "evt-1:book"})
@@ -176,10 +197,13 @@ async def test_replaying_a_booking_with_its_idempotency_key_books_once(api: Api,
     assert (reused.status_code, reused.json()["error"]["code"]) == (422, "idempotency_key_reused")
     assert await confirmed_in_db(db, slot["id"]) == (1, 1)
     assert await confirmed_in_db(db, other["id"]) == (0, 0)
+    [package] = await api.packages_of(phone(600))
+    assert package["sessions_left"] == 4 == first.json()["booking"]["sessions_left"], "one session taken, once"
 
 
 async def test_concurrent_duplicates_of_one_request_book_once(api: Api, db: asyncpg.Connection) -> None:
     slot = await api.free_future_slot()
+    await api.give_package(phone(700), "pack-5")
 
     responses = await asyncio.gather(
         *(api.book(phone(700), slot["id"], **{"Idempotency-Key": "evt-2:book"}) for _ in range(5))
@@ -188,10 +212,13 @@ async def test_concurrent_duplicates_of_one_request_book_once(api: Api, db: asyn
     assert {r.status_code for r in responses} == {201}
     assert len({r.content for r in responses}) == 1
     assert await confirmed_in_db(db, slot["id"]) == (1, 1)
+    assert [p["sessions_left"] for p in await api.packages_of(phone(700))] == [4]
 
 
 async def test_replaying_a_cancel_answers_the_same_and_releases_once(api: Api, db: asyncpg.Connection) -> None:
     slot = await api.free_future_slot()
+    for n in range(2):
+        await api.give_package(phone(800 + n), "pack-5")
     codes = [(await api.book(phone(800 + n), slot["id"])).json()["booking"]["code"] for n in range(2)]
 
     first = await api.as_client(
@@ -203,4 +230,6 @@ async def test_replaying_a_cancel_answers_the_same_and_releases_once(api: Api, d
 
     assert first.status_code == replay.status_code == 200
     assert replay.content == first.content
+    assert first.json()["booking"]["session_returned"] is True
     assert await confirmed_in_db(db, slot["id"]) == (1, 1)
+    assert [p["sessions_left"] for p in await api.packages_of(phone(800))] == [5], "the session came back once"

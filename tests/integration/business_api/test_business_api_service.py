@@ -10,9 +10,11 @@ import sys
 import asyncpg
 import httpx
 import pytest
+from pydantic import SecretStr, ValidationError
 
 from business_api.app import create_app
 from business_api.errors import DatabaseUnavailable
+from business_api.settings import BusinessApiSettings
 from devstack.infra import free_port
 from tests.integration.business_api.harness import AUTH, StartApi, settings_for
 
@@ -25,6 +27,7 @@ ENDPOINTS = [
     ("GET", "/admin/bookings"),
     ("POST", "/client/purchase"),
     ("GET", "/client/purchase-history"),
+    ("GET", "/client/packages"),
     ("GET", "/client/me"),
     ("PATCH", "/client/me"),
 ]
@@ -170,3 +173,33 @@ async def test_readiness_turns_503_when_the_database_goes_away(
     assert not_ready.json()["status"] == "unavailable"
     assert unavailable.status_code == 503
     assert unavailable.json()["error"]["kind"] == "unavailable"
+
+
+async def test_the_openapi_describes_packages_and_payments(fresh_database: str, start_api: StartApi) -> None:
+    server = await start_api(settings_for(fresh_database))
+    async with httpx.AsyncClient(base_url=server.url, trust_env=False) as http:
+        spec = (await http.get("/openapi.json")).json()
+
+    assert {"/client/packages", "/payments/webhook"} <= set(spec["paths"])
+    schemas = spec["components"]["schemas"]
+    assert {"purchase_id", "package_name", "sessions_left"} <= set(schemas["BookedView"]["properties"])
+    assert {"session_returned", "refund_hours", "sessions_left"} <= set(schemas["CancelledView"]["properties"])
+    assert set(schemas["ClientPackageView"]["properties"]) == {
+        "purchase_id", "package_id", "name", "sessions_total", "sessions_left", "valid_until", "status", "payment_link"}
+    webhook = spec["paths"]["/payments/webhook"]["post"]
+    body = webhook["requestBody"]["content"]["application/json"]["schema"]
+    assert set(body["properties"]) >= {"purchase_id", "token", "status"} and body["required"] == ["status"]
+    assert "security" not in webhook and {"200", "401", "404", "422"} <= set(webhook["responses"])
+
+
+def test_production_mode_refuses_the_demo_payment_secrets() -> None:
+    real = {"mode": "production", "token": SecretStr("a-real-token")}
+
+    with pytest.raises(ValidationError, match="BUSINESS_API_PAYMENT_PROVIDER_SECRET"):
+        BusinessApiSettings(**real)
+    with_provider = {**real, "payment_provider_secret": SecretStr("a-real-provider-secret")}
+    assert not BusinessApiSettings(**with_provider).demo_checkout_enabled, "no free payments in production"
+    with pytest.raises(ValidationError, match="BUSINESS_WEBHOOK_SECRET"):
+        BusinessApiSettings(**with_provider, orchestrator_webhook_url="https://bot.example.com/webhooks/business/payments")
+    assert BusinessApiSettings(**with_provider, orchestrator_webhook_url="https://bot.example.com/x",
+                               webhook_secret=SecretStr("a-real-shared-secret")).orchestrator_webhook_url

@@ -14,25 +14,34 @@ import os
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from contracts import (
     ActionCompleted,
     DialogueAct,
     Entity,
+    Event,
     IntentDetected,
     IntentDetectedPayload,
     IntentScore,
     MessageReceived,
     MessageReceivedPayload,
     NluOutcome,
+    PaymentUpdated,
+    PaymentUpdatedPayload,
     SecondRequest,
+    StaffActed,
+    StaffPayload,
     inbound_event_id,
+    payment_event_id,
+    staff_event_id,
 )
 from services.actions.adapters.business_api import BusinessApi
 from services.actions.handler import ActionsDeps, handle
-from services.actions.state import DialogueState
+from services.actions.profile import BusinessProfile, load_profile
+from services.actions.settings import DEFAULT_PROFILE_FILE
+from services.actions.state import DialogueState, StateEvent
 from services.responder.templates import render
 
 MEXICO_CITY = ZoneInfo("America/Mexico_City")
@@ -125,18 +134,27 @@ def detected(text: str, *, at: dt.datetime, sid: str, customer: str = CUSTOMER, 
     return IntentDetected.caused_by(received, stage="nlu", payload=payload)
 
 
+def profile_for(api: BusinessApi) -> BusinessProfile:
+    """The shipped profile, its packages rule matching the business API's (the fake's is configurable)."""
+    profile = load_profile(DEFAULT_PROFILE_FILE)
+    required = bool(getattr(api, "booking_requires_package", True))
+    policies = profile.policies.model_copy(update={"packages_required": required})
+    return profile.model_copy(update={"policies": policies})
+
+
 class Conversation:
     """One customer talking to the policy; keeps the state as the agent's table would."""
 
     def __init__(self, api: BusinessApi, *, deps: ActionsDeps | None = None, customer: str = CUSTOMER,
                  start: dt.datetime = START) -> None:
         self.api = api
-        self.deps = deps or ActionsDeps(business_api=api)
+        self.deps = deps or ActionsDeps(business_api=api, profile=profile_for(api))
         self.customer = customer
         self.clock = start
         self.state = DialogueState.empty(customer)
-        self.events: list[IntentDetected | ActionCompleted] = []
+        self.events: list[StateEvent] = []
         self.replies: list[ActionCompleted] = []
+        self.outputs: list[Event] = []
         self._sid = 0
 
     def next_event(self, text: str, *, after_s: float = 20.0, **overrides: Any) -> IntentDetected:
@@ -147,13 +165,34 @@ class Conversation:
         return detected(text, at=self.clock, sid=f"SM{self.customer[-4:]}{self._sid:04d}{id(self) % 10000}",
                         customer=self.customer, **overrides)
 
-    async def send(self, event: IntentDetected) -> ActionCompleted | None:
+    async def send(self, event: IntentDetected | PaymentUpdated | StaffActed) -> ActionCompleted | None:
         self.state, outputs = await handle(self.state, event, self.deps)
         self.events.append(event)
+        self.outputs.extend(o.event for o in outputs)
         completed = [o.event for o in outputs if isinstance(o.event, ActionCompleted)]
         self.events.extend(completed)
         self.replies.extend(completed)
         return completed[0] if completed else None
+
+    async def payment(self, status: Literal["paid", "failed"], package: str, *, purchase_id: str = "1",
+                      after_s: float = 60.0) -> ActionCompleted | None:
+        """The business's notice that a purchase was paid or failed (payment.updated)."""
+        self.clock += dt.timedelta(seconds=after_s)
+        event_id = payment_event_id(purchase_id, status, self.clock)
+        return await self.send(PaymentUpdated(
+            event_id=event_id, type="payment.updated", occurred_at=self.clock, conversation_id=self.customer,
+            correlation_id=event_id, payload=PaymentUpdatedPayload(
+                customer=self.customer, purchase_id=purchase_id, status=status, package=package,
+                valid_until=self.clock + dt.timedelta(days=90), occurred_at=self.clock)))
+
+    async def staff(self, action: Literal["reply", "hand_back"], body: str = "") -> ActionCompleted | None:
+        """Staff acting on the conversation through the admin API (staff.acted)."""
+        self._sid += 1
+        event_id = staff_event_id(f"{self.customer}/{self._sid}")
+        return await self.send(StaffActed(
+            event_id=event_id, type="staff.acted", occurred_at=self.clock, conversation_id=self.customer,
+            correlation_id=event_id, payload=StaffPayload(customer=self.customer, action=action, body=body,
+                                                          request_id=str(self._sid))))
 
     async def say(self, text: str, *, after_s: float = 20.0, **overrides: Any) -> ActionCompleted:
         completed = await self.send(self.next_event(text, after_s=after_s, **overrides))

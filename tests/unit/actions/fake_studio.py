@@ -7,8 +7,13 @@ a different request is refused; failures are not stored). tests/contract/ runs o
 against both and keeps them in step; where they disagree, the reference API is right.
 
 It models a Pilates studio as of `now` (the conversation's clock, set by the tests): slots with
-capacity, bookings with codes, packages, purchases, profiles. It records every call, and
-failures can be injected per operation (`fail_once`, `failing`).
+capacity, bookings with codes, packages, purchases (pending, then paid or failed: `settle` is the
+payment webhook), the packages they become with sessions left and an expiry, profiles. A booking
+takes a session of the customer's usable package that expires first and a cancellation made
+`cancel_refund_hours` ahead gives it back, as the reference API does. Unlike the reference API,
+a booking without a usable package is accepted by default (`booking_requires_package=False`, the
+API's `BUSINESS_API_BOOKING_REQUIRES_PACKAGE=false`); the contract suite runs it with True. It
+records every call, and failures can be injected per operation (`fail_once`, `failing`).
 """
 
 from __future__ import annotations
@@ -41,12 +46,16 @@ SATURDAY_CLASSES = (("07:00", "Mat Pilates"), ("09:00", "Pilates Reformer"))
 
 # What endpoints.yaml and the reference API do around the operations:
 CUSTOMER_OPERATIONS = frozenset({Operation.BOOK, Operation.LIST_BOOKINGS, Operation.CANCEL_BOOKING,
-                                 Operation.PURCHASE, Operation.PURCHASE_HISTORY, Operation.GET_PROFILE,
-                                 Operation.UPDATE_PROFILE})
+                                 Operation.PURCHASE, Operation.PURCHASE_HISTORY, Operation.LIST_CLIENT_PACKAGES,
+                                 Operation.GET_PROFILE, Operation.UPDATE_PROFILE})
 """Sent with the client phone header: the adapter refuses them without a customer."""
 KEYED_OPERATIONS = frozenset({Operation.BOOK, Operation.CANCEL_BOOKING, Operation.PURCHASE})
 """Sent with the Idempotency-Key header; the API stores and replays their responses."""
 HISTORY_LIMIT = 10  # purchase_history asks for `limit: 10`
+PACKAGES_LIMIT = 50  # GET /client/packages' default
+PURCHASE_VIEW = ("id", "package_id", "package_name", "sessions", "amount", "currency", "status", "payment_link",
+                 "created_at", "paid_at", "valid_until")
+"""The fields of a purchase as the API shows it; a stored purchase also keeps its sessions left."""
 MAX_DAYS = 31
 Kind = Literal["validation", "not_found", "conflict"]  # the kinds of error the studio itself answers
 STATUS: dict[Kind, int] = {"validation": 422, "not_found": 404, "conflict": 409}
@@ -85,6 +94,10 @@ class FakeStudio:
 
     now: dt.datetime
     capacity: int = 6
+    booking_requires_package: bool = False
+    """A booking needs a usable package (409 `no_usable_package`), as the reference API by default."""
+    cancel_refund_hours: int = 12
+    """A cancellation at least this many hours before the class gives the session back."""
     slots: list[dict[str, Any]] = field(default_factory=list)
     bookings: list[dict[str, Any]] = field(default_factory=list)
     purchases: list[dict[str, Any]] = field(default_factory=list)
@@ -121,19 +134,33 @@ class FakeStudio:
         self.failures.setdefault(operation, []).append(error)
 
     def book_for(self, phone: str, date: dt.date | str, time: str) -> dict[str, Any]:
+        """A booking the customer already holds: with a session of their package when they hold a usable
+        one, else without (whatever `booking_requires_package` says)."""
         try:
-            return self._book(client_phone_of(phone), self.slot_at(date, time), None)
+            return self._book(client_phone_of(phone), self.slot_at(date, time), None, required=False)
         except _Refused as refused:
             raise refused.as_error(Operation.BOOK) from None
 
     def paid_package_for(self, phone: str, package_id: str, *, valid_days: int = 30) -> dict[str, Any]:
-        """A package the customer bought and paid, valid `valid_days` from now."""
+        """A package the customer bought and paid, valid `valid_days` from now, with all its sessions."""
         self._purchase(client_phone_of(phone), {"package_id": package_id})
         purchase = self.purchases[-1]
         purchase.update(status="paid", paid_at=self._utc_now(),
-                        valid_until=(self.now + dt.timedelta(days=valid_days)).astimezone(dt.UTC)
-                        .strftime("%Y-%m-%dT%H:%M:%SZ"))
+                        valid_until=_utc(self.now + dt.timedelta(days=valid_days)))
         return purchase
+
+    def settle(self, purchase_id: int, status: Literal["paid", "failed"]) -> dict[str, Any]:
+        """The payment webhook: a pending (or failed) purchase becomes paid, valid from now for its
+        package's validity; a pending one becomes failed; anything else is a replay and changes nothing.
+        Returns the purchase as the API shows it."""
+        purchase = next(p for p in self.purchases if p["id"] == purchase_id)
+        if status == "paid" and purchase["status"] in ("pending", "failed"):
+            days = self._package(purchase["package_id"], code_if_absent="no_such_package")["validity_days"]
+            purchase.update(status="paid", paid_at=self._utc_now(),
+                            valid_until=_utc(self.now + dt.timedelta(days=days)), sessions_left=purchase["sessions"])
+        elif status == "failed" and purchase["status"] == "pending":
+            purchase["status"] = "failed"
+        return self._purchase_view(purchase)
 
     def calls_to(self, operation: Operation) -> list[Call]:
         return [c for c in self.calls if c.operation is operation]
@@ -199,6 +226,9 @@ class FakeStudio:
         if operation is Operation.PURCHASE_HISTORY:
             mine = [p for p in reversed(self.purchases) if p["phone"] == phone]
             return [self._purchase_view(p) for p in mine[:HISTORY_LIMIT]]
+        if operation is Operation.LIST_CLIENT_PACKAGES:
+            held = [p for p in reversed(self.purchases) if p["phone"] == phone and p["status"] in ("pending", "paid")]
+            return [self._package_view(p) for p in held[:PACKAGES_LIMIT]]
         if operation is Operation.GET_PROFILE:
             return self._client_view(self._client(phone))
         if operation is Operation.UPDATE_PROFILE:
@@ -266,21 +296,37 @@ class FakeStudio:
             package_id = self._package(params["package_id"], code_if_absent="no_such_package")["id"]
         return self._book(phone, slot, package_id)
 
-    def _book(self, phone: str, slot: dict[str, Any], package_id: Any) -> dict[str, Any]:
+    def _book(self, phone: str, slot: dict[str, Any], package_id: Any, *, required: bool | None = None
+              ) -> dict[str, Any]:
         if any(b["slot"] is slot and b["phone"] == phone and b["status"] == "confirmed" for b in self.bookings):
             raise _Refused("conflict", "already_booked", "this client already has a place in that class")
         if self._starts(slot) <= self.now:
             raise _Refused("conflict", "slot_in_past", "that class has already started")
         if slot["booked"] >= slot["capacity"]:
             raise _Refused("conflict", "slot_full", "that class is full")
+        purchase = self._usable_package(phone, self._starts(slot), package_id)
+        if purchase is None and (self.booking_requires_package if required is None else required):
+            which = f"no usable {package_id!r} package" if package_id else "no paid package with sessions left"
+            raise _Refused("conflict", "no_usable_package", f"this client has {which} valid for that class")
         self._client(phone)
         slot["booked"] += 1
+        if purchase is not None and purchase["sessions_left"] is not None:
+            purchase["sessions_left"] -= 1
         booking = {"id": len(self.bookings) + 1, "code": f"BK-{self._next_code}", "slot": slot, "phone": phone,
-                   "status": "confirmed", "package_id": package_id, "created_at": self._utc_now(),
-                   "cancelled_at": None}
+                   "status": "confirmed", "package_id": purchase["package_id"] if purchase else package_id,
+                   "purchase": purchase, "created_at": self._utc_now(), "cancelled_at": None}
         self._next_code += 1
         self.bookings.append(booking)
-        return self._view(booking)
+        return {**self._view(booking), "sessions_left": purchase["sessions_left"] if purchase else None}
+
+    def _usable_package(self, phone: str, starts: dt.datetime, package_id: Any) -> dict[str, Any] | None:
+        """The customer's paid package valid when the class starts, with sessions left or unlimited (of
+        `package_id` when given), the one that expires first."""
+        usable = [p for p in self.purchases
+                  if p["phone"] == phone and p["status"] == "paid" and _instant(p["valid_until"]) > starts
+                  and (p["sessions_left"] is None or p["sessions_left"] > 0)
+                  and (package_id is None or p["package_id"] == package_id)]
+        return min(usable, key=lambda p: (_instant(p["valid_until"]), p["id"]), default=None)
 
     def _upcoming(self, wanted: Any) -> list[dict[str, Any]]:
         """Confirmed bookings of classes not started yet, soonest first."""
@@ -313,17 +359,31 @@ class FakeStudio:
             raise _Refused("conflict", "already_cancelled", "that booking is already cancelled")
         if self._starts(booking["slot"]) <= self.now:
             raise _Refused("conflict", "booking_in_past", "that class has already started")
+        purchase = booking.get("purchase")
+        returned = purchase is not None and (
+            self._starts(booking["slot"]) >= self.now + dt.timedelta(hours=self.cancel_refund_hours))
         booking["status"] = "cancelled"
         booking["cancelled_at"] = self._utc_now()
+        booking["session_returned"] = returned
         booking["slot"]["booked"] -= 1
-        return self._view(booking)
+        if returned and purchase is not None and purchase["sessions_left"] is not None \
+                and purchase["sessions_left"] < purchase["sessions"]:
+            purchase["sessions_left"] += 1
+        return {**self._view(booking), "session_returned": returned, "refund_hours": self.cancel_refund_hours,
+                "sessions_left": purchase["sessions_left"] if purchase else None}
 
     def _view(self, booking: dict[str, Any]) -> dict[str, Any]:
         slot = booking["slot"]
         return {"id": booking["id"], "code": booking["code"], "slot_id": slot["id"], "date": slot["date"],
                 "time": slot["time"], "starts_at": self._starts(slot).isoformat(), "class_name": slot["class_name"],
                 "status": booking["status"], "package_id": booking["package_id"],
+                "package_name": self._package_name(booking["package_id"]),
+                "purchase_id": booking["purchase"]["id"] if booking.get("purchase") else None,
                 "created_at": booking.get("created_at") or self._utc_now(), "cancelled_at": booking.get("cancelled_at")}
+
+    @staticmethod
+    def _package_name(package_id: Any) -> str | None:
+        return next((str(p["name"]) for p in PACKAGES if p["id"] == package_id), None)
 
     # --- purchases -------------------------------------------------------------------------------
 
@@ -336,13 +396,29 @@ class FakeStudio:
         purchase = {"id": number, "phone": phone, "package_id": package["id"], "package_name": package["name"],
                     "sessions": package["sessions"], "amount": package["price"], "currency": package["currency"],
                     "status": "pending", "payment_link": f"https://pay.example/{number}",
-                    "created_at": self._utc_now(), "paid_at": None, "valid_until": None}
+                    "created_at": self._utc_now(), "paid_at": None, "valid_until": None,
+                    "sessions_left": package["sessions"]}
         self.purchases.append(purchase)
         return self._purchase_view(purchase)
 
     @staticmethod
     def _purchase_view(purchase: dict[str, Any]) -> dict[str, Any]:
-        return {key: value for key, value in purchase.items() if key != "phone"}
+        return {key: purchase[key] for key in PURCHASE_VIEW}
+
+    def _package_view(self, purchase: dict[str, Any]) -> dict[str, Any]:
+        """A purchase as `GET /client/packages` shows it."""
+        if purchase["status"] == "pending":
+            status = "pending"
+        elif purchase["sessions_left"] == 0:
+            status = "used_up"
+        elif _instant(purchase["valid_until"]) <= self.now:
+            status = "expired"
+        else:
+            status = "active"
+        return {"purchase_id": purchase["id"], "package_id": purchase["package_id"], "name": purchase["package_name"],
+                "sessions_total": purchase["sessions"], "sessions_left": purchase["sessions_left"],
+                "valid_until": purchase["valid_until"], "status": status,
+                "payment_link": purchase["payment_link"] if status == "pending" else None}
 
     # --- clients ---------------------------------------------------------------------------------
 
@@ -369,6 +445,15 @@ class FakeStudio:
     def _utc_now(self) -> str:
         """A timestamp as the API writes creation and payment times: UTC, `Z`."""
         return self.now.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _utc(moment: dt.datetime) -> str:
+    """A moment as the API writes validity ends: UTC, `Z`."""
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _instant(written: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(written.replace("Z", "+00:00"))
 
 
 def _date(raw: Any) -> dt.date:

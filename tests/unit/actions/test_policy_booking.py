@@ -83,7 +83,7 @@ async def test_everything_at_once_goes_straight_to_the_summary_with_the_package(
     summary = await chat.say("mañana a las 6 el pack de 10")
     assert summary.payload.reply.kind == "confirm_booking"
     assert text_of(summary) == ("Te reservo Pilates Reformer el jueves 26 de noviembre a las 18:00, con una sesión de "
-                                "tu Pack 10 clases. ¿Confirmas?")
+                                "tu Pack 10 clases (te quedarán 9). ¿Confirmas?")
     booked = await chat.say("sí")
     assert booked.payload.reply.kind == "booked"
     [booking] = studio.confirmed_bookings(CUSTOMER)

@@ -8,7 +8,7 @@ from contracts import ACTION_COMPLETED, ActionCompleted, ActionOutcome, Media
 from services.actions.adapters.endpoints import Operation
 from services.actions.handler import ActionsDeps, handle
 from services.actions.state import DialogueState, apply, fold
-from tests.unit.actions.conversation import CUSTOMER, Conversation, text_of
+from tests.unit.actions.conversation import CUSTOMER, Conversation, profile_for, text_of
 from tests.unit.actions.fake_studio import FakeStudio
 
 FRIDAY = "2026-11-27"
@@ -102,7 +102,7 @@ async def test_something_unclear_mid_flow_repeats_the_question(chat: Conversatio
 
 
 async def test_an_idle_flow_expires_on_message_time(studio: FakeStudio) -> None:
-    chat = Conversation(studio, deps=ActionsDeps(business_api=studio, flow_idle_s=600))
+    chat = Conversation(studio, deps=ActionsDeps(business_api=studio, flow_idle_s=600, profile=profile_for(studio)))
     await chat.say("quiero agendar el viernes")
     late = await chat.say("la primera", after_s=601)
     assert (late.payload.outcome, late.payload.reply.kind) == (ActionOutcome.CLARIFICATION, "flow_expired")
@@ -112,14 +112,14 @@ async def test_an_idle_flow_expires_on_message_time(studio: FakeStudio) -> None:
 
 
 async def test_a_new_request_after_expiry_is_served(studio: FakeStudio) -> None:
-    chat = Conversation(studio, deps=ActionsDeps(business_api=studio, flow_idle_s=600))
+    chat = Conversation(studio, deps=ActionsDeps(business_api=studio, flow_idle_s=600, profile=profile_for(studio)))
     await chat.say("quiero agendar el viernes")
     fresh = await chat.say("¿qué paquetes tienen?", after_s=3600)
     assert fresh.payload.reply.kind == "packages" and fresh.payload.followup is None
 
 
 async def test_a_flow_does_not_expire_within_the_idle_time(studio: FakeStudio) -> None:
-    chat = Conversation(studio, deps=ActionsDeps(business_api=studio, flow_idle_s=600))
+    chat = Conversation(studio, deps=ActionsDeps(business_api=studio, flow_idle_s=600, profile=profile_for(studio)))
     await chat.say("quiero agendar el viernes")
     summary = await chat.say("la primera", after_s=599)
     assert summary.payload.reply.kind == "confirm_booking"

@@ -107,7 +107,7 @@ def test_thanks_are_not_goodbyes(engine: NluEngine, text: str, intent: str) -> N
         ("no, mejor quiero cancelar otra", "negar", "no", "cancelar_cita"),
         ("sí porfa, ah y cámbiame el correo", "afirmar", "sí porfa", "actualizar_perfil"),
         ("Siiii y quiero pagar el pack de 10", "afirmar", "Siiii", "pagar_servicio"),
-        ("👍 pero ¿a qué hora abren mañana?", "afirmar", "👍", "consultar_horarios"),
+        ("👍 pero ¿a qué hora abren mañana?", "afirmar", "👍", "consultar_info"),
     ],
 )
 def test_leading_act(engine: NluEngine, text: str, act: str, head: str, intent: str) -> None:

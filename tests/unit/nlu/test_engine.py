@@ -74,8 +74,8 @@ REGIONAL = [
     ("wena, ¿tení hora pa mañana?", "agendar_cita"),
     ("cancela mi hora del martes po", "cancelar_cita"),
     # Peru
-    ("causa, ¿cuántas clases me quedan?", "consultar_historial"),
-    ("ya pe, ¿aceptan yape?", "pagar_servicio"),
+    ("causa, ¿cuántas clases me quedan?", "consultar_creditos"),
+    ("ya pe, ¿aceptan yape?", "consultar_info"),
     # short, typos, emojis
     ("precio?", "consultar_paquetes"),
     ("hola", "saludo"),
@@ -86,6 +86,15 @@ REGIONAL = [
     ("xq no me llego la confirmacion de mi cita??", "consulta_estado"),
     ("jajaja cuéntame un chiste", "fuera_de_alcance"),
     ("asdkjhasd", "fuera_de_alcance"),
+    # credits, the studio's profile, a person
+    ("oye, ¿hasta cuándo me sirve mi paquete?", "consultar_creditos"),
+    ("¿todavía me quedan sesiones?", "consultar_creditos"),
+    ("¿tienen estacionamiento por ahí?", "consultar_info"),
+    ("¿aceptan pagos con tarjeta?", "consultar_info"),
+    ("¿me devuelven la lana si cancelo?", "consultar_info"),
+    ("quiero que me atienda alguien de recepción", "hablar_con_humano"),
+    ("pásame con una persona porfa", "hablar_con_humano"),
+    ("¿va a llover el sábado?", "fuera_de_alcance"),
 ]
 
 
