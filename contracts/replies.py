@@ -255,6 +255,8 @@ class SlotFull(_Frozen):
 class NoSlots(_Frozen):
     kind: Literal["no_slots"] = "no_slots"
     date: dt.date
+    closed: Annotated[bool, Field(description="The studio is closed that day (its profile's hours)")] = False
+    opens_at: Annotated[dt.datetime | None, Field(description="When it opens next, when closed")] = None
 
 
 class ConfirmBooking(_Question):

@@ -336,6 +336,10 @@ def slot_full(reply: r.SlotFull, business: str) -> str:
 
 
 def no_slots(reply: r.NoSlots, business: str) -> str:
+    if reply.closed and reply.opens_at is not None:
+        opens = f"{day_label(reply.opens_at.date())} a {time_label(reply.opens_at.strftime('%H:%M'))}"
+        return (f"El {day_label(reply.date)} estamos cerrados; volvemos a abrir el {opens}. "
+                "¿Te gustaría otro día?")
     return f"El {day_label(reply.date)} no hay clases con lugares disponibles. ¿Te gustaría otro día?"
 
 

@@ -152,13 +152,13 @@ class BookingFlow:
         free = [slot for slot in day_slots if _int(slot.get("available")) > 0]
         if hora is None:
             if not free:
-                return _no_slots(slots, fecha)
+                return _no_slots(slots, fecha, ctx)
             in_part = [s for s in free if understanding.in_part_of_day(str(s.get("time")), slots.get("momento"))]
             return _offer(without(slots, "momento"), fecha, in_part or free, not_understood=not_understood)
         wanted = _find(day_slots, hora, bool(slots.get("hora_bare")), slots.get("slot_id"))
         if wanted is None:
             if not free:
-                return _no_slots(slots, fecha)
+                return _no_slots(slots, fecha, ctx)
             return _offer(slots, fecha, _nearest(free, hora), reason="no_class_at", requested_time=hora, nearest=True)
         if _int(wanted.get("available")) <= 0:
             return _full(slots, fecha, str(wanted.get("time")), free)
@@ -364,8 +364,15 @@ def _offer(slots: Mapping[str, JsonValue], fecha: dt.date, free: Sequence[Mappin
     return asking("offer_slots", reply, _dialogue(kept, "hora", [slot_offer(s) for s in free]))
 
 
-def _no_slots(slots: Mapping[str, JsonValue], fecha: dt.date) -> Decision:
-    return asking("no_slots", NoSlots(date=fecha), _dialogue(without(slots, "fecha", "slot_id"), "fecha"))
+def _no_slots(slots: Mapping[str, JsonValue], fecha: dt.date, ctx: Context | None = None) -> Decision:
+    """No class with room that day; on a day the studio is closed (its profile's hours) the reply says so
+    and when it opens."""
+    profile = ctx.deps.profile if ctx is not None else None
+    closed = profile is not None and not profile.hours_on(fecha)
+    opens = profile.next_opening(dt.datetime.combine(fecha, dt.time(0, 0), tzinfo=profile.zone)) \
+        if profile is not None and closed else None
+    return asking("no_slots", NoSlots(date=fecha, closed=closed, opens_at=opens),
+                  _dialogue(without(slots, "fecha", "slot_id"), "fecha"))
 
 
 def _full(slots: Mapping[str, JsonValue], fecha: dt.date, hora: str, free: Sequence[Mapping[str, Any]]) -> Decision:

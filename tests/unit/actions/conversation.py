@@ -175,15 +175,17 @@ class Conversation:
         return completed[0] if completed else None
 
     async def payment(self, status: Literal["paid", "failed"], package: str, *, purchase_id: str = "1",
-                      after_s: float = 60.0) -> ActionCompleted | None:
-        """The business's notice that a purchase was paid or failed (payment.updated)."""
+                      after_s: float = 60.0, recorded_at: dt.datetime | None = None) -> ActionCompleted | None:
+        """The business's notice that a purchase was paid or failed (payment.updated), recorded by the business
+        at `recorded_at` (a notice redelivered has the same)."""
         self.clock += dt.timedelta(seconds=after_s)
-        event_id = payment_event_id(purchase_id, status, self.clock)
+        recorded_at = recorded_at or self.clock
+        event_id = payment_event_id(purchase_id, status, recorded_at)
         return await self.send(PaymentUpdated(
             event_id=event_id, type="payment.updated", occurred_at=self.clock, conversation_id=self.customer,
             correlation_id=event_id, payload=PaymentUpdatedPayload(
                 customer=self.customer, purchase_id=purchase_id, status=status, package=package,
-                valid_until=self.clock + dt.timedelta(days=90), occurred_at=self.clock)))
+                valid_until=self.clock + dt.timedelta(days=90), occurred_at=recorded_at)))
 
     async def staff(self, action: Literal["reply", "hand_back"], body: str = "") -> ActionCompleted | None:
         """Staff acting on the conversation through the admin API (staff.acted)."""

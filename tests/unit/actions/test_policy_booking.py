@@ -228,7 +228,8 @@ async def test_a_409_slot_full_on_the_yes_offers_the_other_times(chat: Conversat
 async def test_a_day_without_free_classes_asks_for_another(chat: Conversation) -> None:
     none = await chat.say("quiero agendar el domingo")
     assert none.payload.reply.kind == "no_slots"
-    assert text_of(none) == "El domingo 29 de noviembre no hay clases con lugares disponibles. ¿Te gustaría otro día?"
+    assert text_of(none) == ("El domingo 29 de noviembre estamos cerrados; volvemos a abrir el lunes 30 de noviembre a "
+                             "las 07:00. ¿Te gustaría otro día?")
     assert (chat.state.flow, chat.state.awaiting, chat.state.slots) == ("agendar_cita", "fecha", {})
     offered = await chat.say("el lunes")
     assert offered.payload.reply.kind == "offer_slots"

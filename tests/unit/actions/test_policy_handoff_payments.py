@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from contracts import ActionOutcome, ConversationHandedOff
+import datetime as dt
+
+from contracts import ActionOutcome, ConversationHandedOff, PaymentUpdated
 from services.actions.adapters.endpoints import Operation
 from tests.unit.actions.conversation import CUSTOMER, Conversation, text_of
 from tests.unit.actions.fake_studio import FakeStudio
@@ -57,7 +59,8 @@ async def test_a_payment_is_told_unprompted(chat: Conversation) -> None:
     assert told.payload.business == "whatsapp:+14155238886"
     failed = await chat.payment("failed", "Pack 5 clases", purchase_id="2")
     assert failed is not None and failed.payload.reply.kind == "payment_failed"
-    assert await chat.payment("paid", "Pack 10 clases") is None, "a redelivered notice says nothing new"
+    redelivered = await chat.payment("paid", "Pack 10 clases", recorded_at=_notice_time(chat))
+    assert redelivered is None, "a redelivered notice says nothing new"
 
 
 async def test_a_payment_for_a_customer_never_seen_still_names_the_business(studio: FakeStudio) -> None:
@@ -87,3 +90,8 @@ async def test_a_question_about_the_studio_mid_flow_keeps_the_flow(chat: Convers
     answer = await chat.say("¿tienen estacionamiento?")
     assert answer.payload.reply.kind == "faq_answer" and chat.state.flow == "agendar_cita"
     assert "Sigamos con tu reserva." in text_of(answer)
+
+
+def _notice_time(chat: Conversation) -> dt.datetime:
+    """When the business recorded the first payment notice of the conversation."""
+    return next(e.payload.occurred_at for e in chat.events if isinstance(e, PaymentUpdated))
