@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from types import UnionType
 from typing import Annotated, Literal, TypeVar, Union, get_args, get_origin
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
@@ -235,3 +236,12 @@ def _as_env(value: object) -> str:
     if isinstance(value, tuple | list):
         return ",".join(map(str, value))
     return str(value)
+
+
+def known_time_zone(value: str) -> str:
+    """`value` if it names an IANA time zone ("America/Mexico_City"); ValueError otherwise (a field validator)."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value

@@ -25,6 +25,7 @@ from devstack.conversations.report import ConversationResult, Report
 from devstack.conversations.runner import DEFAULT_CONCURRENCY, DEFAULT_REPLY_TIMEOUT_S, run_suite
 from devstack.stack import DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, DEMO_BUSINESS_NUMBER, DEMO_BUSINESS_TOKEN
 from runtime.settings import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
+from services.ingress.settings import DEMO_ADMIN_TOKEN
 
 SHIPPED = Path(__file__).resolve().parents[2] / "tests" / "conversations"
 EXIT_FAILED, EXIT_USAGE, EXIT_STACK = 1, 2, 3
@@ -54,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     target.add_argument("--auth-token", default=env.get("TWILIO_AUTH_TOKEN", DEMO_AUTH_TOKEN))
     target.add_argument("--business-token", default=env.get("BUSINESS_API_TOKEN", DEMO_BUSINESS_TOKEN))
     target.add_argument("--business-number", default=DEMO_BUSINESS_NUMBER)
+    target.add_argument("--admin-token", default=env.get("INGRESS_ADMIN_TOKEN") or DEMO_ADMIN_TOKEN,
+                        help="bearer token of ingress's staff admin API, for staff steps")
     return parser
 
 
@@ -139,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = play(Target(ingress_url=args.ingress_url, twilio_url=args.twilio_url,
                              business_api_url=args.business_api_url, account_sid=args.account_sid,
                              auth_token=args.auth_token, business_token=args.business_token,
-                             business_number=args.business_number))
+                             business_number=args.business_number, admin_token=args.admin_token))
     else:
         report = _own_stack_run(play)
     _print(report, failed_only=args.failed_only, replies=args.replies)

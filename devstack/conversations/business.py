@@ -1,8 +1,8 @@
 """The business side of a conversation test, over the business API's HTTP interface (never SQL).
 
 It arranges a conversation's `given` (this customer's bookings, a paid package, classes filled by
-other customers), observes the effects of each turn (bookings, purchases, profile) and cleans up
-afterwards, so that reruns against the demo's database never fill a class.
+other customers), observes the effects of each turn (bookings, purchases, packages, profile) and
+cleans up afterwards, so that reruns against the demo's database never fill a class.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
 from devstack.conversations.channel import Target
 from devstack.conversations.format import WEEKDAYS, SlotRef
+from devstack.conversations.payment import PaymentPageError, press
 
 
 class ArrangeError(RuntimeError):
@@ -69,6 +69,7 @@ class Effects:
     bookings: list[dict[str, Any]]
     purchases: list[dict[str, Any]]
     profile: dict[str, Any] | None = None
+    packages: list[dict[str, Any]] | None = None  # GET /client/packages, when asked for
 
 
 class BusinessApi:
@@ -108,32 +109,52 @@ class BusinessApi:
         body = await self._call("POST", "/booking", phone=phone, json={"date": day.isoformat(), "time": time})
         return dict(body["booking"])
 
-    async def package_id(self, name: str) -> str:
+    async def catalog(self) -> list[dict[str, Any]]:
+        """The packages the business sells (`GET /packages`), read once."""
         if self._packages is None:
             self._packages = list((await self._call("GET", "/packages"))["packages"])
-        for package in self._packages:
+        return self._packages
+
+    async def package_id(self, name: str) -> str:
+        packages = await self.catalog()
+        for package in packages:
             if package["name"].casefold() == name.casefold():
                 return str(package["id"])
-        known = ", ".join(p["name"] for p in self._packages)
+        known = ", ".join(p["name"] for p in packages)
         raise ArrangeError(f"there is no package {name!r} (packages: {known})")
 
+    async def smallest_package(self) -> str:
+        """The name of the package with the fewest sessions (the single class): what a filler buys."""
+        counted = [p for p in await self.catalog() if p.get("sessions")]
+        if not counted:
+            raise ArrangeError("the business sells no package with a number of sessions")
+        return str(min(counted, key=lambda p: p["sessions"])["name"])
+
     async def buy_and_pay(self, phone: str, package: str) -> dict[str, Any]:
-        """Buy `package` and pay its link, as the customer would on the payment page."""
+        """Buy `package` and pay its link, as the customer would: the payment page's pay button."""
         purchase = (await self._call("POST", "/client/purchase", phone=phone,
                                      json={"package_id": await self.package_id(package)}))["purchase"]
-        token = urlsplit(purchase["payment_link"]).path.rstrip("/").rsplit("/", 1)[-1]
-        response = await self.http.post(f"{self.base}/pay/{token}")
-        if response.status_code != 200:
-            raise ArrangeError(f"paying purchase {purchase['id']} answered {response.status_code}")
+        try:
+            await press(self.http, purchase["payment_link"], "paid")
+        except PaymentPageError as error:
+            raise ArrangeError(f"paying purchase {purchase['id']} ({package}): {error}") from None
         return dict(purchase)
 
     async def fill(self, day: dt.date, time: str, fillers: Iterator[str]) -> list[tuple[str, str]]:
-        """Book other customers into a class until it is full; returns (phone, code) of each booking."""
+        """Book other customers into a class until it is full; returns (phone, code) of each booking.
+        A filler the business refuses for want of a package buys the smallest one first."""
         booked: list[tuple[str, str]] = []
         while (await self.slot(day, time))["available"] > 0:
             phone = next(fillers)
             try:
-                booked.append((phone, (await self.book(phone, day, time))["code"]))
+                try:
+                    booking = await self.book(phone, day, time)
+                except ArrangeError as error:
+                    if "no_usable_package" not in str(error):
+                        raise
+                    await self.buy_and_pay(phone, await self.smallest_package())
+                    booking = await self.book(phone, day, time)
+                booked.append((phone, booking["code"]))
             except ArrangeError as error:
                 if "slot_full" not in str(error):
                     raise
@@ -141,12 +162,14 @@ class BusinessApi:
 
     # --- observing ---------------------------------------------------------------------------------
 
-    async def effects(self, phone: str, *, profile: bool = False) -> Effects:
+    async def effects(self, phone: str, *, profile: bool = False, packages: bool = False) -> Effects:
         bookings = (await self._call("GET", "/client/bookings", phone=phone, params={"limit": 200}))["bookings"]
         purchases = (await self._call("GET", "/client/purchase-history", phone=phone,
                                       params={"limit": 50}))["purchases"]
         me = (await self._call("GET", "/client/me", phone=phone))["client"] if profile else None
-        return Effects(list(bookings), list(purchases), me)
+        held = (await self._call("GET", "/client/packages", phone=phone,
+                                 params={"limit": 50}))["packages"] if packages else None
+        return Effects(list(bookings), list(purchases), me, None if held is None else list(held))
 
     # --- cleaning up -------------------------------------------------------------------------------
 
@@ -183,5 +206,12 @@ async def arrange(api: BusinessApi, today: dt.date, customer: str, given_booking
     if package is not None:
         arranged.purchase_ids.add(int((await api.buy_and_pay(customer, package))["id"]))
     for slot in given_bookings:
-        arranged.booking_codes.add((await api.book(customer, weekday_date(today, slot.day), slot.time))["code"])
+        try:
+            booking = await api.book(customer, weekday_date(today, slot.day), slot.time)
+        except ArrangeError as error:
+            if "no_usable_package" in str(error) and package is None:
+                raise ArrangeError(f"{error} (the business books only with a package: give given.package "
+                                   "with given.bookings)") from None
+            raise
+        arranged.booking_codes.add(booking["code"])
     return arranged

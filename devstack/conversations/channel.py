@@ -21,6 +21,7 @@ from contracts import inbound_event_id
 from devstack.stack import DEMO_BUSINESS_NUMBER, DEMO_BUSINESS_TOKEN, Stack
 from devstack.webhooks import inbound_params, signed_request
 from runtime.settings import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
+from services.ingress.settings import DEMO_ADMIN_TOKEN
 
 T = TypeVar("T")
 WEBHOOK_PATH = "/webhooks/twilio/whatsapp"
@@ -54,6 +55,7 @@ class Target:
     auth_token: str = DEMO_AUTH_TOKEN
     business_token: str = DEMO_BUSINESS_TOKEN
     business_number: str = DEMO_BUSINESS_NUMBER
+    admin_token: str = DEMO_ADMIN_TOKEN  # ingress's staff admin API (INGRESS_ADMIN_TOKEN)
 
     @property
     def webhook_url(self) -> str:
@@ -63,9 +65,10 @@ class Target:
     @classmethod
     def from_stack(cls, stack: Stack) -> Target:
         config = stack.config
+        admin_token = stack.service_env().get("INGRESS_ADMIN_TOKEN") or DEMO_ADMIN_TOKEN
         return cls(ingress_url=stack.ingress_url, twilio_url=stack.url("twilio"),
                    business_api_url=stack.url("business_api"), account_sid=config.account_sid,
-                   auth_token=config.auth_token, business_token=config.business_token)
+                   auth_token=config.auth_token, business_token=config.business_token, admin_token=admin_token)
 
 
 @dataclass(frozen=True)

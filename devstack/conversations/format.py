@@ -2,8 +2,9 @@
 
 A file holds `test_cases:`, a list of conversations; each has a `test_case` name, a
 `description`, the customer's `region` and `register`, the business state before the first turn
-(`given`) and its `steps`: user turns, each with the `assertions` its reply and its business
-effects must meet. docs/conversations.md documents every key with a full example.
+(`given`) and its `steps`: the customer's turns (a message, a re-delivered webhook, a payment on
+the payment page) and the staff's (a message, a hand-back), each with the `assertions` its reply
+and its business effects must meet. docs/conversations.md documents every key with a full example.
 
 Loading is strict: an unknown key, a missing one, a malformed regex, a weekday outside
 Monday-Friday, a duplicate mapping key or a step that is two things at once is refused with one
@@ -133,6 +134,22 @@ class Profile(_Strict):
         return self
 
 
+class SessionsLeft(_Strict):
+    """One of the customer's packages of that name (`GET /client/packages`, not pending) has `count`
+    sessions left."""
+
+    package: str = Field(min_length=1)
+    count: int = Field(ge=0)
+
+    def __str__(self) -> str:
+        return f"{self.package}: {self.count}"
+
+
+def _as_mappings(value: Any) -> Any:
+    """A single mapping where a list of them is expected is a list of one."""
+    return [value] if isinstance(value, dict) else value
+
+
 class Assertions(_Strict):
     """What a turn's reply and the business state after it must show.
 
@@ -150,6 +167,8 @@ class Assertions(_Strict):
     nothing_booked: Literal[True] | None = None
     purchases_created: int | None = Field(None, ge=0)
     purchased: str | None = Field(None, min_length=1)
+    purchases_paid: int | None = Field(None, ge=0)
+    sessions_left: Annotated[list[SessionsLeft], BeforeValidator(_as_mappings)] = Field(default_factory=list)
     profile: Profile | None = None
 
     @field_validator("reply_matches", "reply_not_matches")
@@ -167,7 +186,13 @@ class Assertions(_Strict):
     def checks_effects(self) -> bool:
         return any(v not in (None, []) for v in (
             self.bookings_created, self.booking_exists, self.bookings_cancelled, self.nothing_booked,
-            self.purchases_created, self.purchased, self.profile))
+            self.purchases_created, self.purchased, self.purchases_paid, self.sessions_left, self.profile))
+
+    @property
+    def checks_reply(self) -> list[str]:
+        """The keys given that look at a reply's text."""
+        return [k for k in ("reply_matches", "reply_not_matches", "asks_question")
+                if getattr(self, k) not in (None, [])]
 
 
 # --- steps -----------------------------------------------------------------------------------------
@@ -186,8 +211,39 @@ class Location(_Strict):
     address: str | None = None
 
 
+class StaffAction(_Strict):
+    """What staff do through ingress's admin API: `staff: {say: "...", name: Carla}` sends a message to
+    the customer as written; `staff: hand_back` gives the conversation back to the bot."""
+
+    say: str | None = Field(None, min_length=1, description="the message staff send, as written")
+    name: str = Field("Carla", min_length=1, max_length=80, description="who of the staff writes")
+    hand_back: Literal[True] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: Any) -> Any:
+        if value == "hand_back":
+            return {"hand_back": True}
+        if isinstance(value, str):
+            raise ValueError(f"write staff: hand_back or staff: {{say: \"...\"}} (got {value!r})")
+        return value
+
+    @model_validator(mode="after")
+    def _one_action(self) -> StaffAction:
+        if (self.say is None) == (self.hand_back is None):
+            raise ValueError("staff either say a message ({say: \"...\"}) or hand the conversation back (hand_back)")
+        if self.hand_back and "name" in self.model_fields_set:
+            raise ValueError("name is who writes a message; a hand-back has none")
+        return self
+
+
+MESSAGE_KINDS = ("user", "media", "location")
+STEP_KINDS = (*MESSAGE_KINDS, "duplicate", "pay", "staff")
+
+
 class Step(_Strict):
-    """One user turn: exactly one of `user` (text), `media`, `location` or `duplicate`."""
+    """One turn: exactly one of `user` (text), `media`, `location`, `duplicate` (the customer), `pay`
+    (the customer on the payment page) or `staff` (a person of the team, through the admin API)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
 
@@ -196,26 +252,51 @@ class Step(_Strict):
     location: Location | None = None
     duplicate: Literal[True] | None = Field(
         None, description="Twilio re-delivers the previous webhook (same MessageSid); no reply may follow")
+    pay: Literal["paid", "failed"] | None = Field(
+        None, description="the customer presses that button on the last payment link the bot sent")
+    staff: StaffAction | None = None
     assertions: Assertions = Field(default_factory=Assertions)
 
     @model_validator(mode="after")
     def _one_kind(self) -> Step:
-        kinds = [k for k in ("user", "media", "location", "duplicate") if getattr(self, k) is not None]
+        kinds = [k for k in STEP_KINDS if getattr(self, k) is not None]
         if len(kinds) != 1:
-            raise ValueError("a step is exactly one of user, media, location or duplicate "
+            raise ValueError(f"a step is exactly one of {', '.join(STEP_KINDS[:-1])} or {STEP_KINDS[-1]} "
                              f"({' and '.join(kinds) if kinds else 'none'} given)")
-        if self.duplicate:
-            extra = [k for k, v in self.assertions.model_dump(exclude_defaults=True).items() if k != "no_reply"]
-            if extra:
-                raise ValueError(f"a duplicate step only asserts no_reply (the turn after it checks the rest); "
-                                 f"move {', '.join(extra)} to the next step")
-        elif self.assertions.no_reply:
-            raise ValueError("no_reply is only for duplicate: true steps; every message gets a reply")
+        others = [k for k, v in self.assertions.model_dump(exclude_defaults=True).items() if k != "no_reply"]
+        if self.duplicate and others:
+            raise ValueError(f"a duplicate step only asserts no_reply (the turn after it checks the rest); "
+                             f"move {', '.join(others)} to the next step")
+        if self.is_message and self.assertions.no_reply and others:
+            raise ValueError(f"a silent step (no_reply) only asserts no_reply (the turn after it checks the rest); "
+                             f"move {', '.join(others)} to the next step")
+        if not (self.is_message or self.duplicate) and self.assertions.no_reply:
+            raise ValueError("no_reply is for a customer's message or a duplicate; a pay step waits for the bot's "
+                             "message and a staff step for the staff's")
+        if self.staff is not None and self.staff.hand_back and self.assertions.checks_reply:
+            raise ValueError(f"a hand-back sends nothing, so it has no reply to check "
+                             f"({', '.join(self.assertions.checks_reply)}): check the bot's answer at the next turn")
         return self
 
     @property
+    def is_message(self) -> bool:
+        """Whether the customer sends a new message (text, media or location)."""
+        return any(getattr(self, k) is not None for k in MESSAGE_KINDS)
+
+    @property
+    def silent(self) -> bool:
+        """Whether no reply may follow: a duplicate, or a message the bot must not answer (`no_reply`)."""
+        return bool(self.duplicate or self.assertions.no_reply)
+
+    @property
+    def proves_silence(self) -> bool:
+        """Whether this step's reply proves the earlier silent steps silent: a message the bot answers, which
+        passes through the conversation's order after them (a staff or pay step takes another path)."""
+        return self.is_message and not self.assertions.no_reply
+
+    @property
     def said(self) -> str:
-        """What the customer sent, as the report shows it."""
+        """What the step did, as the report shows it."""
         if self.user is not None:
             return self.user
         if self.media is not None:
@@ -223,6 +304,10 @@ class Step(_Strict):
             return f"[{kind}]" + (f" {self.media.caption}" if self.media.caption else "")
         if self.location is not None:
             return f"[location {self.location.latitude:.4f},{self.location.longitude:.4f}]"
+        if self.pay is not None:
+            return f"[pay: {self.pay}]"
+        if self.staff is not None:
+            return "[staff: hand back]" if self.staff.hand_back else f"[staff {self.staff.name}] {self.staff.say}"
         return "[duplicate webhook]"
 
 
@@ -248,12 +333,31 @@ class Conversation(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _duplicates_in_place(self) -> Conversation:
-        if self.steps[0].duplicate:
-            raise ValueError("steps[0]: a duplicate re-delivers the previous message; it cannot come first")
-        if self.steps[-1].duplicate:
-            raise ValueError(f"steps[{len(self.steps) - 1}]: a duplicate cannot be last: its missing reply is "
-                             "proven by the next turn getting exactly one reply")
+    def _steps_in_place(self) -> Conversation:
+        problems: list[str] = []
+        steps = self.steps
+        for i, step in enumerate(steps):
+            if step.duplicate:
+                before = next((s for s in reversed(steps[:i]) if not s.duplicate), None)
+                if before is None:
+                    problems.append(f"steps[{i}]: a duplicate re-delivers the previous message; it cannot come first")
+                elif not before.is_message:
+                    problems.append(f"steps[{i}]: a duplicate re-delivers the customer's previous message; it must "
+                                    "follow a user, media or location step")
+            if step.pay is not None and i == 0:
+                problems.append(f"steps[{i}]: a pay step pays the last payment link the bot sent; it cannot come "
+                                "first")
+            if step.silent and not any(s.proves_silence for s in steps[i + 1:]):
+                what = "duplicate" if step.duplicate else "silent step (no_reply)"
+                if i == len(steps) - 1:
+                    problems.append(f"steps[{i}]: a {what} cannot be last: its missing reply is proven by a later "
+                                    "message the bot answers")
+                else:
+                    problems.append(f"steps[{i}]: nothing proves the {what} silent: a later customer message the "
+                                    "bot answers must follow (staff and pay steps do not pass through the "
+                                    "conversation's order)")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     _source: str = PrivateAttr("")

@@ -1,16 +1,21 @@
 """Play scripted conversations against a running stack and judge every turn.
 
 Each conversation gets a fresh customer number, its `given` arranged through the business API,
-then its steps in order: a signed webhook per message, the reply awaited with bounded polling of
-the Twilio stand-in's record, the reply and the business effects checked against the step's
-assertions. Conversations run side by side (`concurrency`), each one's turns in order.
+then its steps in order: a signed webhook per message (or a button pressed on the payment page, or
+a call to ingress's staff admin API), the reply awaited with bounded polling of the Twilio
+stand-in's record, the reply and the business effects checked against the step's assertions.
+Conversations run side by side (`concurrency`), each one's turns in order.
 
-Replies are attributed to the message that caused them by the chain responder names in each
-message's status callback URL (`?correlation_id=<the message.received id>`); a stack whose
-messages carry no callback URL falls back to order (the next new message is the reply). A
-duplicate step (Twilio re-delivering the previous webhook) is proven silent at the next turn: once
-that turn's reply has arrived, no other reply may have come for the re-delivered message (a
-conversation is processed in order, so such a reply would already be there).
+Replies are attributed by the chain responder names in each message's status callback URL
+(`?correlation_id=<the id of the event that caused it>`): a customer's message by its
+`message.received` id, a staff message by the `staff.acted` id the admin API answers, and the
+bot's unprompted message after a payment as the first one of a chain the conversation did not
+start. A stack whose messages carry no callback URL falls back to order (the next new message is
+the reply). A silent step (a duplicate webhook, or a message the bot must not answer while a
+person has the conversation) is proven at the next customer message the bot answers: once that
+reply has arrived, no reply of the silent step's chain may be there (a conversation's messages are
+processed in order, so such a reply would have come first). Staff and payment steps do not prove
+it: their messages take another path, which can overtake a reply still on its way.
 """
 
 from __future__ import annotations
@@ -36,7 +41,9 @@ from devstack.conversations.business import (
 )
 from devstack.conversations.channel import Delivery, Target, WaitTimeout, WhatsApp, chain_of, wait_for
 from devstack.conversations.format import Assertions, Conversation, Step
+from devstack.conversations.payment import PaymentPageError, last_payment_link, press
 from devstack.conversations.report import ConversationResult, Report, TurnResult
+from devstack.conversations.staff import Staff
 
 DEFAULT_CONCURRENCY = 8
 DEFAULT_REPLY_TIMEOUT_S = 30.0
@@ -92,6 +99,17 @@ def check_effects(assertions: Assertions, effects: Effects, arranged: Arranged, 
     if assertions.purchased is not None and not any(
             p["package_name"].casefold() == assertions.purchased.casefold() for p in bought):
         failures.append(f"purchased {assertions.purchased!r}: not among the purchases created ({purchases})")
+    paid = [p for p in bought if p["status"] == "paid"]
+    if assertions.purchases_paid is not None and len(paid) != assertions.purchases_paid:
+        failures.append(f"purchases_paid: expected {assertions.purchases_paid}, found {len(paid)} "
+                        f"(purchases: {purchases})")
+    held = [p for p in effects.packages or [] if p["status"] != "pending"]
+    holding = "; ".join(f"{p['name']} {p['status']} {p['sessions_left']} left" for p in held) or "none"
+    for wanted in assertions.sessions_left:
+        if not any(p["name"].casefold() == wanted.package.casefold() and p["sessions_left"] == wanted.count
+                   for p in held):
+            failures.append(f"sessions_left {wanted}: no such package with {wanted.count} sessions left "
+                            f"(packages: {holding})")
     if assertions.profile is not None:
         profile = effects.profile or {}
         for key in ("name", "email"):
@@ -106,6 +124,7 @@ def check_effects(assertions: Assertions, effects: Effects, arranged: Arranged, 
 class _Context:
     whatsapp: WhatsApp
     business: BusinessApi
+    staff: Staff
     numbers: Numbers
     today: dt.date
     reply_timeout: float
@@ -113,11 +132,22 @@ class _Context:
 
 
 @dataclass
-class _Duplicate:
+class _Silent:
+    """A step no reply may follow (a duplicate, or a message `no_reply`), waiting for its proof."""
+
     index: int
     said: str
     chain: str
+    since: int  # the inbox's messages taken when it was posted: a reply to it can only come after
     failures: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Inbox:
+    """What the bot sent the customer (oldest first) as last read, and how many of them turns took."""
+
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    taken: int = 0
 
 
 def _delivery(ctx: _Context, customer: str, step: Step) -> Delivery:
@@ -138,20 +168,36 @@ def _delivery(ctx: _Context, customer: str, step: Step) -> Delivery:
     return ctx.whatsapp.message(customer, step.user)
 
 
-async def _await_reply(ctx: _Context, customer: str, delivery: Delivery,
-                       consumed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Wait for the reply to `delivery`; returns (its messages, other new messages since `consumed`)."""
+async def _await_reply(ctx: _Context, customer: str, inbox: _Inbox,
+                       claims: Callable[[str], bool]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Wait for the first new message of a chain `claims`; returns (the messages of that chain, the other
+    new messages), all of them taken. Without chains (no callback URL), the first new message is the reply."""
 
     async def arrived() -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
-        new = (await ctx.whatsapp.sent_to(customer))[consumed:]
-        ours = [m for m in new if chain_of(m) in (delivery.chain, None)]
-        if not ours:
-            return None
-        if chain_of(ours[0]) is None:  # no chain named: by order, the first new message is the reply
+        inbox.messages = await ctx.whatsapp.sent_to(customer)
+        new = inbox.messages[inbox.taken:]
+        chained = [m for m in new if chain_of(m) is not None]
+        first = next((m for m in chained if claims(str(chain_of(m)))), None)
+        if first is not None:
+            ours = [m for m in chained if chain_of(m) == chain_of(first)]
+            return ours, [m for m in new if m not in ours]
+        if new and chain_of(new[0]) is None:  # no chain named: by order, the first new message is the reply
             return new[:1], new[1:]
-        return ours, [m for m in new if m not in ours]
+        return None
 
-    return await wait_for(arrived, timeout=ctx.reply_timeout, interval=POLL_INTERVAL_S)
+    ours, others = await wait_for(arrived, timeout=ctx.reply_timeout, interval=POLL_INTERVAL_S)
+    inbox.taken += len(ours) + len(others)
+    return ours, others
+
+
+async def _await_given_payment(ctx: _Context, customer: str) -> list[dict[str, Any]]:
+    """The messages sent to the customer once the bot has told them, unprompted, that the `given`
+    package's payment went through (they never wrote: any message is that one)."""
+
+    async def told() -> list[dict[str, Any]] | None:
+        return await ctx.whatsapp.sent_to(customer) or None
+
+    return await wait_for(told, timeout=ctx.reply_timeout, interval=POLL_INTERVAL_S)
 
 
 async def play(conversation: Conversation, ctx: _Context) -> ConversationResult:
@@ -171,7 +217,17 @@ async def play(conversation: Conversation, ctx: _Context) -> ConversationResult:
         given = conversation.given
         arranged = await arrange(ctx.business, ctx.today, customer, list(given.bookings), given.package,
                                  list(given.full), ctx.numbers)
-        return await _play_steps(conversation, ctx, customer, arranged, turns, result)
+        inbox = _Inbox()
+        if given.package is not None:
+            try:
+                inbox.messages = await _await_given_payment(ctx, customer)
+            except WaitTimeout:
+                return result(f"given.package {given.package!r} was paid, but the bot did not tell the customer "
+                              f"within {ctx.reply_timeout:g} s")
+        else:
+            inbox.messages = await ctx.whatsapp.sent_to(customer)
+        inbox.taken = len(inbox.messages)
+        return await _play_steps(conversation, ctx, customer, arranged, inbox, turns, result)
     except (ArrangeError, httpx.HTTPError) as error:
         return result(f"{type(error).__name__}: {error}")
     finally:
@@ -184,56 +240,119 @@ async def play(conversation: Conversation, ctx: _Context) -> ConversationResult:
 
 
 async def _play_steps(conversation: Conversation, ctx: _Context, customer: str, arranged: Arranged,
-                      turns: list[TurnResult],
+                      inbox: _Inbox, turns: list[TurnResult],
                       result: Callable[[str | None], ConversationResult]) -> ConversationResult:
-    consumed = len(await ctx.whatsapp.sent_to(customer))
     previous: Delivery | None = None
-    duplicates: list[_Duplicate] = []
+    silent: list[_Silent] = []
+    own: set[str] = set()  # the chains this conversation started: its messages and its staff's
+
+    def unproven(why: str) -> None:
+        turns.extend(TurnResult(s.index, s.said, None, note=f"not proven: {why}") for s in silent)
+
     for index, step in enumerate(conversation.steps, 1):
+        failures: list[str] = []
         if step.duplicate:
-            assert previous is not None  # the format refuses a duplicate first
+            assert previous is not None  # the format refuses a duplicate that follows no message
             response = await ctx.whatsapp.post(previous)
-            duplicate = _Duplicate(index, step.said, previous.chain)
+            duplicate = _Silent(index, step.said, previous.chain, inbox.taken)
             if response.status_code != 200:
                 duplicate.failures.append(f"the re-delivered webhook was answered {response.status_code}, not 200")
-            duplicates.append(duplicate)
+            silent.append(duplicate)
             continue
 
-        delivery = _delivery(ctx, customer, step)
-        response = await ctx.whatsapp.post(delivery)
-        if response.status_code != 200:
-            turns.append(TurnResult(index, step.said, False,
-                                    (f"webhook answered {response.status_code}: {response.text[:200]}",)))
-            return result(None)
+        if step.staff is not None and step.staff.hand_back:
+            answer = await ctx.staff.hand_back(customer)
+            if not answer.accepted:
+                failures.append(f"staff hand_back: the admin API answered {answer.status}: {answer.text}")
+            if step.assertions.checks_effects:
+                failures += await _effects(ctx, customer, step.assertions, arranged)
+            turns.append(TurnResult(index, step.said, not failures, tuple(failures)))
+            continue
+
+        claims: Callable[[str], bool]
+        if step.is_message:
+            delivery = _delivery(ctx, customer, step)
+            response = await ctx.whatsapp.post(delivery)
+            if response.status_code != 200:
+                turns.append(TurnResult(index, step.said, False,
+                                        (f"webhook answered {response.status_code}: {response.text[:200]}",)))
+                unproven("a webhook was refused")
+                return result(None)
+            own.add(delivery.chain)
+            previous = delivery
+            if step.assertions.no_reply:
+                silent.append(_Silent(index, step.said, delivery.chain, inbox.taken))
+                continue
+            chain = delivery.chain
+            claims = chain.__eq__
+            waiting = f"no reply within {ctx.reply_timeout:g} s"
+        elif step.staff is not None:
+            assert step.staff.say is not None
+            answer = await ctx.staff.say(customer, step.staff.say, name=step.staff.name)
+            if not answer.accepted or answer.event_id is None:
+                turns.append(TurnResult(index, step.said, False,
+                                        (f"staff say: the admin API answered {answer.status}: {answer.text}",)))
+                continue
+            own.add(answer.event_id)
+            claims = answer.event_id.__eq__
+            waiting = f"the staff message did not reach the customer within {ctx.reply_timeout:g} s"
+        else:
+            assert step.pay is not None
+            inbox.messages = await ctx.whatsapp.sent_to(customer)
+            link = last_payment_link([str(m["body"]) for m in inbox.messages])
+            if link is None:
+                turns.append(TurnResult(index, step.said, False, ("pay: the bot sent this customer no payment link",)))
+                continue
+            try:
+                await press(ctx.business.http, link, step.pay)
+            except PaymentPageError as error:
+                turns.append(TurnResult(index, step.said, False, (f"pay: {error}",)))
+                continue
+
+            def unprompted(chain: str) -> bool:
+                return chain not in own
+
+            claims = unprompted
+            waiting = f"the bot said nothing within {ctx.reply_timeout:g} s of the payment"
+
         try:
-            ours, others = await _await_reply(ctx, customer, delivery, consumed)
+            ours, others = await _await_reply(ctx, customer, inbox, claims)
         except WaitTimeout:
-            turns.append(TurnResult(index, step.said, False, (f"no reply within {ctx.reply_timeout:g} s",)))
-            turns.extend(TurnResult(d.index, d.said, None, note="not proven: the next turn got no reply")
-                         for d in duplicates)
+            turns.append(TurnResult(index, step.said, False, (waiting,)))
+            unproven("the next turn got no reply" if step.proves_silence else "the conversation ended")
             return result(None)
-        consumed += len(ours) + len(others)
         reply = "\n".join(str(m["body"]) for m in ours)
 
-        for duplicate in duplicates:
-            if chain_of(ours[0]) is None:  # by order: one reply was due, any more answered the re-delivery
-                if others:
-                    replies = ", ".join(f"«{m['body']}»" for m in [*ours, *others])
-                    duplicate.failures.append(f"no_reply: {len(others) + 1} replies came where one was due: {replies}")
-            else:
-                duplicate.failures.extend(f"no_reply: the re-delivered message got a reply «{m['body']}»"
-                                          for m in others if chain_of(m) == duplicate.chain)
-            turns.append(TurnResult(duplicate.index, duplicate.said, not duplicate.failures,
-                                    tuple(duplicate.failures)))
-        duplicates = []
+        if step.proves_silence:
+            for pending in silent:
+                _prove_silent(pending, inbox, ours, others)
+                turns.append(TurnResult(pending.index, pending.said, not pending.failures, tuple(pending.failures)))
+            silent = []
 
-        failures = check_reply(step.assertions, reply)
+        if step.staff is not None and reply != step.staff.say:
+            failures.append(f"staff say: the customer got «{reply}», not the message as written")
+        failures += check_reply(step.assertions, reply)
         if step.assertions.checks_effects:
-            effects = await ctx.business.effects(customer, profile=step.assertions.profile is not None)
-            failures += check_effects(step.assertions, effects, arranged, ctx.today)
+            failures += await _effects(ctx, customer, step.assertions, arranged)
         turns.append(TurnResult(index, step.said, not failures, tuple(failures), reply))
-        previous = delivery
     return result(None)
+
+
+def _prove_silent(pending: _Silent, inbox: _Inbox, ours: list[dict[str, Any]], others: list[dict[str, Any]]) -> None:
+    """Once a later message's reply has arrived: no reply of the silent step's chain may be there."""
+    if chain_of(ours[0]) is None:  # by order: one reply was due, any more answered the silent step
+        if others:
+            replies = ", ".join(f"«{m['body']}»" for m in [*ours, *others])
+            pending.failures.append(f"no_reply: {len(others) + 1} replies came where one was due: {replies}")
+        return
+    pending.failures.extend(f"no_reply: it got a reply «{m['body']}»"
+                            for m in inbox.messages[pending.since:] if chain_of(m) == pending.chain)
+
+
+async def _effects(ctx: _Context, customer: str, assertions: Assertions, arranged: Arranged) -> list[str]:
+    effects = await ctx.business.effects(customer, profile=assertions.profile is not None,
+                                         packages=bool(assertions.sessions_left))
+    return check_effects(assertions, effects, arranged, ctx.today)
 
 
 async def run_suite(conversations: Sequence[Conversation], target: Target, *,
@@ -249,8 +368,8 @@ async def run_suite(conversations: Sequence[Conversation], target: Target, *,
     limits = httpx.Limits(max_connections=max(16, concurrency * 4))
     async with httpx.AsyncClient(timeout=15.0, limits=limits, transport=transport) as http:
         business = BusinessApi(target, http)
-        ctx = _Context(WhatsApp(target, http), business, Numbers(), await business.today(), reply_timeout,
-                       cleanup)
+        ctx = _Context(WhatsApp(target, http), business, Staff(target, http), Numbers(), await business.today(),
+                       reply_timeout, cleanup)
         gate = asyncio.Semaphore(max(1, concurrency))
 
         async def one(conversation: Conversation) -> ConversationResult:

@@ -22,10 +22,12 @@ from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from runtime.settings import known_time_zone
+from services.actions.config_files import load_yaml_model
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 """The keys of `hours`, in `date.weekday()` order (Monday is 0)."""
@@ -200,11 +202,7 @@ class BusinessProfile(_Frozen):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
+        return known_time_zone(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> BusinessProfile:
@@ -323,21 +321,8 @@ class BusinessProfile(_Frozen):
 
 def load_profile(path: Path | str) -> BusinessProfile:
     """Read and validate the profile file; `ProfileError` names the file and every problem."""
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ProfileError(f"{path}: cannot read the business profile: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise ProfileError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ProfileError(f"{path}: expected a mapping with `version`, `name`, `hours`, `faqs`...")
-    try:
-        return BusinessProfile.model_validate(raw)
-    except ValidationError as exc:
-        details = "; ".join(f"{'.'.join(str(p) for p in error['loc']) or 'file'}: "
-                            f"{error['msg'].removeprefix('Value error, ')}" for error in exc.errors())
-        raise ProfileError(f"{path}: {details}") from exc
+    return load_yaml_model(path, BusinessProfile, ProfileError, what="the business profile",
+                           shape="`version`, `name`, `hours`, `faqs`...")
 
 
 # --- Spanish wording of the facts -----------------------------------------------------------------

@@ -56,10 +56,12 @@ def check_limits(pairs: list[tuple[str, str]], settings: IngressSettings) -> Non
             raise Rejected(413 if name == "Body" else 400, f"field {name} is longer than {limit} characters")
 
 
-async def read_form(request: Request, settings: IngressSettings) -> FormParams:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != FORM_TYPE:
-        raise Rejected(415, f"expected {FORM_TYPE}")
+async def read_body(request: Request, settings: IngressSettings, *, content_type: str) -> bytes:
+    """The raw body, of the content type expected (415 otherwise), within the body limit (413 beyond it:
+    the declared length is checked first, then what actually arrives)."""
+    given = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if given != content_type:
+        raise Rejected(415, f"expected {content_type}")
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > settings.max_body_bytes:
         raise Rejected(413, f"body larger than {settings.max_body_bytes} bytes")
@@ -68,6 +70,11 @@ async def read_form(request: Request, settings: IngressSettings) -> FormParams:
         body += chunk
         if len(body) > settings.max_body_bytes:
             raise Rejected(413, f"body larger than {settings.max_body_bytes} bytes")
+    return bytes(body)
+
+
+async def read_form(request: Request, settings: IngressSettings) -> FormParams:
+    body = await read_body(request, settings, content_type=FORM_TYPE)
     try:
         text = body.decode("utf-8")
         pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, max_num_fields=settings.max_params)
@@ -81,18 +88,7 @@ async def read_form(request: Request, settings: IngressSettings) -> FormParams:
 
 async def read_json_body(request: Request, settings: IngressSettings) -> bytes:
     """The raw JSON body (what the signature covers), within the body limit."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != JSON_TYPE:
-        raise Rejected(415, f"expected {JSON_TYPE}")
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > settings.max_body_bytes:
-        raise Rejected(413, f"body larger than {settings.max_body_bytes} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > settings.max_body_bytes:
-            raise Rejected(413, f"body larger than {settings.max_body_bytes} bytes")
-    return bytes(body)
+    return await read_body(request, settings, content_type=JSON_TYPE)
 
 
 def create_app(settings: IngressSettings, deps: IngressDeps) -> FastAPI:

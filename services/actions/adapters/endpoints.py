@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+
+from services.actions.config_files import load_yaml_model
 
 
 class Operation(StrEnum):
@@ -118,21 +119,8 @@ class EndpointsConfig(BaseModel):
 
 def load_endpoints(path: Path | str) -> EndpointsConfig:
     """Read and validate the endpoints file; `EndpointsError` names the file and every problem."""
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise EndpointsError(f"{path}: cannot read the endpoints file: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise EndpointsError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise EndpointsError(f"{path}: expected a mapping with `version` and `operations`")
-    try:
-        return EndpointsConfig.model_validate(raw)
-    except ValidationError as exc:
-        details = "; ".join(f"{'.'.join(str(p) for p in error['loc']) or 'file'}: {error['msg']}"
-                            for error in exc.errors())
-        raise EndpointsError(f"{path}: {details}") from exc
+    return load_yaml_model(path, EndpointsConfig, EndpointsError, what="the endpoints file",
+                           shape="`version` and `operations`")
 
 
 def _placeholders(endpoint: Endpoint) -> list[tuple[str, str]]:
