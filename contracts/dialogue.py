@@ -65,3 +65,4 @@ class DialogueUpdate(_Frozen):
     handed_off_until: Annotated[
         AwareDatetime | None, Field(description="A person has the conversation until then: the bot is silent")
     ] = None
+    handed_off_since: Annotated[AwareDatetime | None, Field(description="When the person took it")] = None

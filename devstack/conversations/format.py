@@ -215,6 +215,8 @@ class StaffAction(_Strict):
     """What staff do through ingress's admin API: `staff: {say: "...", name: Carla}` sends a message to
     the customer as written; `staff: hand_back` gives the conversation back to the bot."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+
     say: str | None = Field(None, min_length=1, description="the message staff send, as written")
     name: str = Field("Carla", min_length=1, max_length=80, description="who of the staff writes")
     hand_back: Literal[True] | None = None

@@ -48,6 +48,8 @@ from devstack.conversations.staff import Staff
 DEFAULT_CONCURRENCY = 8
 DEFAULT_REPLY_TIMEOUT_S = 30.0
 POLL_INTERVAL_S = 0.2
+SETTLE_FACTOR = 2.0
+MIN_SETTLE_S = 1.0
 
 _MESSAGE_TYPES = {"image": "image", "audio": "audio", "video": "video"}
 
@@ -139,6 +141,7 @@ class _Silent:
     said: str
     chain: str
     since: int  # the inbox's messages taken when it was posted: a reply to it can only come after
+    duplicate: bool  # a re-delivered webhook (ingress drops it), not a new message
     failures: list[str] = field(default_factory=list)
 
 
@@ -245,25 +248,31 @@ async def _play_steps(conversation: Conversation, ctx: _Context, customer: str, 
     previous: Delivery | None = None
     silent: list[_Silent] = []
     own: set[str] = set()  # the chains this conversation started: its messages and its staff's
+    slowest = 0.0  # the longest a message of this conversation waited for its reply, in seconds
 
     def unproven(why: str) -> None:
         turns.extend(TurnResult(s.index, s.said, None, note=f"not proven: {why}") for s in silent)
 
     for index, step in enumerate(conversation.steps, 1):
         failures: list[str] = []
+        posted = time.monotonic()
         if step.duplicate:
             assert previous is not None  # the format refuses a duplicate that follows no message
             response = await ctx.whatsapp.post(previous)
-            duplicate = _Silent(index, step.said, previous.chain, inbox.taken)
+            duplicate = _Silent(index, step.said, previous.chain, inbox.taken, duplicate=True)
             if response.status_code != 200:
                 duplicate.failures.append(f"the re-delivered webhook was answered {response.status_code}, not 200")
             silent.append(duplicate)
             continue
 
         if step.staff is not None and step.staff.hand_back:
+            if any(not s.duplicate for s in silent):
+                await _settle(ctx, customer, inbox, slowest, {s.chain for s in silent})
             answer = await ctx.staff.hand_back(customer)
             if not answer.accepted:
                 failures.append(f"staff hand_back: the admin API answered {answer.status}: {answer.text}")
+            else:
+                await _settle(ctx, customer, inbox, slowest)
             if step.assertions.checks_effects:
                 failures += await _effects(ctx, customer, step.assertions, arranged)
             turns.append(TurnResult(index, step.said, not failures, tuple(failures)))
@@ -281,7 +290,7 @@ async def _play_steps(conversation: Conversation, ctx: _Context, customer: str, 
             own.add(delivery.chain)
             previous = delivery
             if step.assertions.no_reply:
-                silent.append(_Silent(index, step.said, delivery.chain, inbox.taken))
+                silent.append(_Silent(index, step.said, delivery.chain, inbox.taken, duplicate=False))
                 continue
             chain = delivery.chain
             claims = chain.__eq__
@@ -322,6 +331,8 @@ async def _play_steps(conversation: Conversation, ctx: _Context, customer: str, 
             unproven("the next turn got no reply" if step.proves_silence else "the conversation ended")
             return result(None)
         reply = "\n".join(str(m["body"]) for m in ours)
+        if step.is_message:
+            slowest = max(slowest, time.monotonic() - posted)
 
         if step.proves_silence:
             for pending in silent:
@@ -336,6 +347,23 @@ async def _play_steps(conversation: Conversation, ctx: _Context, customer: str, 
             failures += await _effects(ctx, customer, step.assertions, arranged)
         turns.append(TurnResult(index, step.said, not failures, tuple(failures), reply))
     return result(None)
+
+
+async def _settle(ctx: _Context, customer: str, inbox: _Inbox, slowest: float,
+                  chains: frozenset[str] | set[str] = frozenset()) -> None:
+    """Around a hand-back, let the bot catch up: actions reads the staff's events and the customer's
+    messages from different topics and applies them in the order it fetches them, not the order they
+    were sent, and a hand-back travels straight to it while a message first goes through NLU. Before the
+    hand-back, a silent message still on its way would be answered once handed back; right after it, a
+    message could be applied before the hand-back and never be answered. Waits twice the slowest reply
+    of the conversation (at least `MIN_SETTLE_S`, at most the reply timeout), and stops early when a
+    reply of one of `chains` (the silent messages) arrives: its proof then fails."""
+    deadline = time.monotonic() + min(ctx.reply_timeout, max(MIN_SETTLE_S, SETTLE_FACTOR * slowest))
+    while time.monotonic() < deadline:
+        inbox.messages = await ctx.whatsapp.sent_to(customer)
+        if any(chain_of(m) in chains for m in inbox.messages[inbox.taken:]):
+            return
+        await asyncio.sleep(POLL_INTERVAL_S)
 
 
 def _prove_silent(pending: _Silent, inbox: _Inbox, ours: list[dict[str, Any]], others: list[dict[str, Any]]) -> None:
@@ -379,5 +407,9 @@ async def run_suite(conversations: Sequence[Conversation], target: Target, *,
                 on_result(outcome)
             return outcome
 
-        results = await asyncio.gather(*(one(c) for c in conversations))
-    return Report(tuple(results), time.monotonic() - started)
+        # The longest conversations start first, so that none of them is left running alone at the end;
+        # the report keeps the files' order.
+        longest_first = sorted(range(len(conversations)), key=lambda i: -len(conversations[i].steps))
+        played = dict(zip(longest_first, await asyncio.gather(*(one(conversations[i]) for i in longest_first)),
+                          strict=True))
+    return Report(tuple(played[i] for i in range(len(conversations))), time.monotonic() - started)

@@ -114,17 +114,34 @@ async def handle(state: DialogueState, event: ActionsInput, deps: ActionsDeps) -
     if state.has_applied(event.event_id):
         return state, _redelivered(state, event)
     if isinstance(event, StaffActed):
-        return apply(state, event), []  # staff's message is sent by responder; a hand-back ends the silence
+        return await _on_staff(apply(state, event), deps)
     if isinstance(event, PaymentUpdated):
         return _on_payment(apply(state, event), event, deps)
+    if state.handed_off(event.payload.received_at):  # a person has the conversation: the bot stays silent
+        silenced = event.model_dump(mode="json", by_alias=True)
+        return apply(state, event).model_copy(update={"silenced": silenced}), []
+    return await _on_message(state, event, deps)
+
+
+async def _on_staff(state: DialogueState, deps: ActionsDeps) -> tuple[DialogueState, list[Output]]:
+    """A staff message is sent by responder; a hand-back ends the silence, and a message the customer sent
+    after it, read before it, is answered now."""
+    silenced = INTENT_DETECTED.decode_dict(state.silenced) if state.silenced else None
+    if state.handed_back_at is None or silenced is None or state.handed_off(silenced.payload.received_at):
+        return state, []
+    return await _on_message(state.model_copy(update={"silenced": None}), silenced, deps, already_applied=True)
+
+
+async def _on_message(state: DialogueState, event: IntentDetected, deps: ActionsDeps, *,
+                      already_applied: bool = False) -> tuple[DialogueState, list[Output]]:
+    """The decision about one customer message (`already_applied`: its turn is in the state already)."""
     received = event.payload.received_at
-    if state.handed_off(received):
-        return apply(state, event), []  # a person has the conversation: the bot stays silent
     expired = is_expired(state, received, deps.flow_idle_s)
     expired_flow = (state.flow or (state.interrupted_flow.flow if state.interrupted_flow else None)
                     if expired else None)
     stale = is_stale(state, received, deps.flow_idle_s)
-    state = apply(state, event)
+    if not already_applied:
+        state = apply(state, event)
     if event.payload.outcome is NluOutcome.THROTTLED:
         return state, []  # recorded upstream; ingress already told the sender to slow down
     if expired:
@@ -200,8 +217,8 @@ def _hand_off(ctx: Context, reason: Literal["asked", "not_understood", "unknown_
     open_now = profile.is_open(received)
     reply = HandedOff(reason=reason, response_time=profile.handoff.response_time, open_now=open_now,
                       opens_at=None if open_now else profile.next_opening(received))
-    return Decision("hand_off", ActionOutcome.ANSWERED, reply, DialogueUpdate(handed_off_until=until),
-                    drops_interrupted=True)
+    return Decision("hand_off", ActionOutcome.ANSWERED, reply,
+                    DialogueUpdate(handed_off_until=until, handed_off_since=received), drops_interrupted=True)
 
 
 def _about_the_business(ctx: Context) -> Decision:

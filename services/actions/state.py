@@ -88,6 +88,10 @@ class DialogueState(_Frozen):
     question: Reply | None = None
     after_payment: dict[str, JsonValue] | None = None
     handed_off_until: AwareDatetime | None = None
+    handed_off_since: AwareDatetime | None = None
+    handed_back_at: Annotated[AwareDatetime | None, Field(description="When staff handed it back")] = None
+    silenced: Annotated[dict[str, JsonValue] | None, Field(
+        description="The last message the bot kept silent about while a person had the conversation")] = None
     misunderstood: Annotated[int, Field(description="Replies in a row that did not understand the customer")] = 0
     business: Annotated[str | None, Field(description="The business's WhatsApp address the customer writes to")] = None
     form_of_address: Annotated[Register, Field(description="How the customer last showed they address us")] = "tu"
@@ -107,7 +111,8 @@ class DialogueState(_Frozen):
         """The decision part of the state (what an action.completed replaces)."""
         return DialogueUpdate(flow=self.flow, slots=self.slots, awaiting=self.awaiting, pending=self.pending,
                               offered=self.offered, interrupted_flow=self.interrupted_flow, question=self.question,
-                              after_payment=self.after_payment, handed_off_until=self.handed_off_until)
+                              after_payment=self.after_payment, handed_off_until=self.handed_off_until,
+                              handed_off_since=self.handed_off_since)
 
     @property
     def busy(self) -> bool:
@@ -117,9 +122,17 @@ class DialogueState(_Frozen):
     def has_applied(self, event_id: str) -> bool:
         return event_id in self.applied
 
-    def handed_off(self, now: datetime) -> bool:
-        """Whether a person has the conversation at `now` (the bot stays silent)."""
-        return self.handed_off_until is not None and now < self.handed_off_until
+    def handed_off(self, sent_at: datetime) -> bool:
+        """Whether a person had the conversation when a message was sent at `sent_at` (the bot stays silent).
+
+        Judged on the message's own time, not on the order events arrive in: staff's hand-back and the
+        customer's messages travel on different topics, so a message sent just before the hand-back may
+        be read after it (it stays silent), and one sent just after may be read before it (it is
+        answered when the hand-back arrives: `silenced`)."""
+        if self.handed_off_until is None or self.handed_off_since is None:
+            return False
+        ends = min(self.handed_off_until, self.handed_back_at) if self.handed_back_at else self.handed_off_until
+        return self.handed_off_since <= sent_at < ends
 
     def recalled(self, entity: str, *, now: datetime, idle_s: float) -> JsonValue | None:
         """The value of `entity` said in an earlier turn, unless it is older than the flow idle time."""
@@ -146,7 +159,8 @@ def apply(state: DialogueState, event: StateEvent) -> DialogueState:
         return _after_message(state, event, applied)
     if isinstance(event, StaffActed):
         if event.payload.action == "hand_back":
-            return state.model_copy(update={"applied": applied, "handed_off_until": None, "misunderstood": 0})
+            return state.model_copy(update={"applied": applied, "handed_back_at": event.occurred_at,
+                                            "misunderstood": 0})
         turn = Turn(role="bot", text="staff", at=event.occurred_at)
         return state.model_copy(update={"applied": applied, "turns": (*state.turns, turn)[-MAX_TURNS:]})
     return state.model_copy(update={"applied": applied})  # a payment.updated: its decision changes the rest
@@ -182,6 +196,9 @@ def _after_decision(state: DialogueState, event: ActionCompleted, applied: tuple
     }
     if payload.dialogue is not None:
         changes.update(dict(payload.dialogue))
+        since = payload.dialogue.handed_off_since
+        if since is not None and (state.handed_back_at is None or since > state.handed_back_at):
+            changes["handed_back_at"] = None  # a new handoff: the last hand-back belongs to the one before
     if payload.intent in FLOW_NAMES and payload.outcome in (ActionOutcome.SUCCEEDED, ActionOutcome.CANCELLED):
         changes["mentioned"] = {}  # carried values expire with the flow they served
     return state.model_copy(update=changes)

@@ -10,8 +10,10 @@ from textwrap import dedent
 import pytest
 
 from devstack.conversations import ConversationFormatError, load_paths, parse, suite_problems
-from devstack.conversations.business import weekday_date
-from devstack.conversations.format import expand
+from devstack.conversations.business import Arranged, Effects, weekday_date
+from devstack.conversations.format import Assertions, expand
+from devstack.conversations.payment import Button, buttons, last_payment_link
+from devstack.conversations.runner import check_effects
 
 SHIPPED = Path(__file__).resolve().parents[1] / "conversations"
 
@@ -40,6 +42,22 @@ test_cases:
           booking_exists: martes 18:00
           bookings_created: 1
           profile: {email: a@b.co}
+      - user: quiero comprar el pack de 10
+      - pay: paid
+        assertions:
+          reply_matches: 'acredit'
+          purchases_paid: 1
+          sessions_left: {package: Pack 10 clases, count: 10}
+      - user: quiero hablar con alguien
+      - user: hola?
+        assertions:
+          no_reply: true
+      - duplicate: true
+      - staff: {say: "Hola, soy Carla"}
+        assertions:
+          reply_matches: Carla
+      - staff: hand_back
+      - user: gracias
 """
 
 
@@ -67,6 +85,14 @@ def test_a_good_file_loads_with_its_values() -> None:
     assert steps[3].said == "[image]" and steps[4].location is not None
     assert steps[5].user == "9"
     assert [str(s) for s in conversation.slots_used()] == ["lunes 07:00", "martes 18:00"]
+    pay, silent, duplicate, say, back = steps[7], steps[9], steps[10], steps[11], steps[12]
+    assert (pay.pay, pay.said, pay.assertions.purchases_paid) == ("paid", "[pay: paid]", 1)
+    assert [str(s) for s in pay.assertions.sessions_left] == ["Pack 10 clases: 10"]
+    assert silent.silent and not silent.proves_silence and duplicate.silent
+    assert say.staff is not None and (say.staff.say, say.staff.name) == ("Hola, soy Carla", "Carla")
+    assert say.said == "[staff Carla] Hola, soy Carla" and not say.proves_silence
+    assert back.staff is not None and back.staff.hand_back and back.said == "[staff: hand back]"
+    assert steps[13].proves_silence
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -85,11 +111,38 @@ def test_a_good_file_loads_with_its_values() -> None:
     (one_case("- user: hola", extra="    given: {bookings: [jueves]}\n"),
      "given.bookings[0]: write a class as 'weekday HH:MM'"),
     (one_case("- user: hola\n  location: {latitude: 1, longitude: 2}"),
-     "steps[0]: a step is exactly one of user, media, location or duplicate (user and location given)"),
+     "steps[0]: a step is exactly one of user, media, location, duplicate, pay or staff (user and location given)"),
     (one_case("- assertions: {asks_question: true}"),
-     "steps[0]: a step is exactly one of user, media, location or duplicate (none given)"),
+     "steps[0]: a step is exactly one of user, media, location, duplicate, pay or staff (none given)"),
     (one_case("- user: hola\n  assertions: {no_reply: true}"),
-     "steps[0]: no_reply is only for duplicate: true steps"),
+     "steps[0]: a silent step (no_reply) cannot be last"),
+    (one_case("- user: hola\n  assertions: {no_reply: true, nothing_booked: true}\n- user: hola"),
+     "steps[0]: a silent step (no_reply) only asserts no_reply (the turn after it checks the rest); move "
+     "nothing_booked to the next step"),
+    (one_case("- user: hola\n  assertions: {no_reply: true}\n- staff: {say: hola}\n- staff: hand_back"),
+     "steps[0]: nothing proves the silent step (no_reply) silent: a later customer message the bot answers must "
+     "follow"),
+    (one_case("- user: hola\n- duplicate: true\n- pay: paid"), "steps[1]: nothing proves the duplicate silent"),
+    (one_case("- staff: {say: hola}\n- duplicate: true\n- user: hola"),
+     "steps[1]: a duplicate re-delivers the customer's previous message; it must follow a user, media or location"),
+    (one_case("- pay: paid\n- user: hola"), "steps[0]: a pay step pays the last payment link the bot sent; it "
+     "cannot come first"),
+    (one_case("- user: hola\n- pay: refunded"), "steps[1].pay: Input should be 'paid' or 'failed'"),
+    (one_case("- user: hola\n- pay: paid\n  assertions: {no_reply: true}\n- user: hola"),
+     "steps[1]: no_reply is for a customer's message or a duplicate"),
+    (one_case("- staff: handback"), "steps[0].staff: write staff: hand_back or staff: {say: \"...\"} (got "
+     "'handback')"),
+    (one_case("- staff: {say: hola, hand_back: true}"),
+     "steps[0].staff: staff either say a message"),
+    (one_case("- staff: {sai: hola}"), "steps[0].staff.sai: unknown key"),
+    (one_case("- staff: hand_back\n  assertions: {reply_matches: hola}"),
+     "steps[0]: a hand-back sends nothing, so it has no reply to check (reply_matches)"),
+    (one_case("- user: hola\n  assertions: {sessions_left: {package: Pack 5 clases}}"),
+     "steps[0].assertions.sessions_left[0].count: missing"),
+    (one_case("- user: hola\n  assertions: {sessions_left: {package: Pack 5 clases, count: -1}}"),
+     "steps[0].assertions.sessions_left[0].count: Input should be greater than or equal to 0"),
+    (one_case("- user: hola\n  assertions: {purchases_paid: -1}"),
+     "steps[0].assertions.purchases_paid: Input should be greater than or equal to 0"),
     (one_case("- user: hola\n- duplicate: true\n  assertions: {reply_matches: x}\n- user: hola"),
      "steps[1]: a duplicate step only asserts no_reply"),
     (one_case("- duplicate: true\n- user: hola"), "steps[0]: a duplicate re-delivers the previous message"),
@@ -177,3 +230,47 @@ def test_suite_problems_name_the_crowded_class() -> None:
         "jueves 18:00: booked by 4 conversations (at most 3): case_0, case_1, case_2, case_3",
         "jueves 18:00: filled by filler and also used by case_0, case_1, case_2, case_3",
     ]
+
+
+PAGE = """<!doctype html><html><body><h1>Pack 5 clases: $1,100.00 MXN</h1>
+<form method="post"><button type="submit" name="outcome" value="paid">Pagar $1,100.00 MXN</button>
+<button type="submit" name="outcome" value="failed">Simular un pago rechazado</button></form>
+<form action="/otra" method="GET"><input type="submit" name="x" value="y"><input name="ignored" value="z"></form>
+</body></html>"""
+
+
+def test_the_payment_page_buttons_are_read_from_its_forms() -> None:
+    assert buttons(PAGE) == [Button("", "post", "outcome", "paid"), Button("", "post", "outcome", "failed"),
+                             Button("/otra", "get", "x", "y")]
+
+
+def test_the_last_payment_link_the_bot_sent_is_found() -> None:
+    bodies = ["¡Perfecto! Aquí tienes el enlace:\nhttp://127.0.0.1:8090/pay/AAA_1-b\n\nEn cuanto…",
+              "Tu próxima clase…", "Todavía no veo el pago; este es tu enlace: https://pagos.example.com/pay/BBB2«"]
+    assert last_payment_link(bodies) == "https://pagos.example.com/pay/BBB2"
+    assert last_payment_link(bodies[:2]) == "http://127.0.0.1:8090/pay/AAA_1-b"
+    assert last_payment_link(["hola", "mapa: https://maps.google.com/?q=x"]) is None
+
+
+def test_paid_purchases_and_sessions_left_are_checked_from_the_api_views() -> None:
+    effects = Effects(bookings=[], purchases=[
+        {"id": 1, "package_name": "Pack 10 clases", "status": "paid"},
+        {"id": 2, "package_name": "Clase suelta", "status": "pending"},
+    ], packages=[
+        {"name": "Pack 10 clases", "status": "active", "sessions_left": 9},
+        {"name": "Clase suelta", "status": "pending", "sessions_left": 1},
+    ])
+    today = dt.date(2026, 1, 1)
+    ok = Assertions.model_validate({"purchases_paid": 1, "sessions_left": {"package": "pack 10 clases", "count": 9}})
+    assert check_effects(ok, effects, Arranged(), today) == []
+    wrong = Assertions.model_validate({"purchases_paid": 0, "sessions_left": [
+        {"package": "Pack 10 clases", "count": 8}, {"package": "Clase suelta", "count": 1}]})
+    assert check_effects(wrong, effects, Arranged(), today) == [
+        "purchases_paid: expected 0, found 1 (purchases: Pack 10 clases paid; Clase suelta pending)",
+        "sessions_left Pack 10 clases: 8: no such package with 8 sessions left (packages: Pack 10 clases active 9 "
+        "left)",
+        "sessions_left Clase suelta: 1: no such package with 1 sessions left (packages: Pack 10 clases active 9 "
+        "left)",
+    ]
+    given = Arranged(purchase_ids={1})  # the given package is not "created" by the conversation
+    assert check_effects(Assertions.model_validate({"purchases_paid": 0}), effects, given, today) == []

@@ -187,8 +187,10 @@ class Conversation:
                 customer=self.customer, purchase_id=purchase_id, status=status, package=package,
                 valid_until=self.clock + dt.timedelta(days=90), occurred_at=recorded_at)))
 
-    async def staff(self, action: Literal["reply", "hand_back"], body: str = "") -> ActionCompleted | None:
-        """Staff acting on the conversation through the admin API (staff.acted)."""
+    async def staff(self, action: Literal["reply", "hand_back"], body: str = "", *,
+                    after_s: float = 1.0) -> ActionCompleted | None:
+        """Staff acting on the conversation through the admin API (staff.acted), `after_s` later."""
+        self.clock += dt.timedelta(seconds=after_s)
         self._sid += 1
         event_id = staff_event_id(f"{self.customer}/{self._sid}")
         return await self.send(StaffActed(

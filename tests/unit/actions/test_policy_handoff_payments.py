@@ -95,3 +95,29 @@ async def test_a_question_about_the_studio_mid_flow_keeps_the_flow(chat: Convers
 def _notice_time(chat: Conversation) -> dt.datetime:
     """When the business recorded the first payment notice of the conversation."""
     return next(e.payload.occurred_at for e in chat.events if isinstance(e, PaymentUpdated))
+
+
+async def test_a_message_sent_after_the_hand_back_but_read_before_it_is_answered_when_it_arrives(
+        chat: Conversation) -> None:
+    await chat.say("quiero hablar con alguien", intent="hablar_con_humano", confidence=0.95)
+    after = chat.next_event("¿qué paquetes tienen?", after_s=30)
+    assert await chat.send(after) is None, "read before the hand-back: silent for now"
+    answered = await chat.staff("hand_back", after_s=-1)  # staff handed back a second before it was sent
+    assert answered is not None and answered.payload.reply.kind == "packages"
+    assert answered.causation_id == after.event_id
+
+
+async def test_a_message_sent_before_the_hand_back_but_read_after_it_stays_silent(chat: Conversation) -> None:
+    await chat.say("quiero hablar con alguien", intent="hablar_con_humano", confidence=0.95)
+    before = chat.next_event("sigo esperando", after_s=30)
+    assert await chat.staff("hand_back") is None
+    assert await chat.send(before) is None, "sent while a person had the conversation"
+    later = await chat.send(chat.next_event("hola", after_s=5))
+    assert later is not None and later.payload.reply.kind == "greeting"
+
+
+async def test_a_second_handoff_after_a_hand_back_silences_again(chat: Conversation) -> None:
+    await chat.say("quiero hablar con alguien", intent="hablar_con_humano", confidence=0.95)
+    await chat.staff("hand_back")
+    await chat.say("otra vez, pásame con alguien", intent="hablar_con_humano", confidence=0.95)
+    assert await chat.send(chat.next_event("¿hola?")) is None
