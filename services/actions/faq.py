@@ -34,6 +34,14 @@ split, never used to choose, measures it: precision 0.906, recall 0.738 (docs/bu
 NGRAM_SIZES = (3, 4, 5)
 
 _RUN = re.compile(r"([a-z])\1{2,}")
+
+FILLERS = frozenset({
+    "ah", "oh", "eh", "oye", "oiga", "mira", "bueno", "pues", "entonces", "y", "o", "exactamente",
+    "exacto", "porfa", "porfavor", "pregunta", "duda", "disculpa", "disculpe", "perdon", "perdona",
+    "hola", "buenas", "gracias", "ahora", "otra", "una", "cosa", "tambien",
+})
+"""Folded words that carry no topic ("ah, y ¿dónde estáis exactamente?"): dropped from a text before
+its n-grams are taken, so they neither match a variant nor dilute the words that do."""
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
 
 
@@ -48,6 +56,8 @@ def ngrams(text: str) -> Counter[str]:
     """Character n-grams of each folded word padded with spaces (" sol " gives " so", "sol", "ol ")."""
     grams: Counter[str] = Counter()
     for word in fold(text).split():
+        if word in FILLERS:
+            continue
         padded = f" {word} "
         for size in NGRAM_SIZES:
             grams.update(padded[start:start + size] for start in range(len(padded) - size + 1))

@@ -485,7 +485,7 @@ async def _fresh(ctx: Context, *, expired_flow: str | None = None, carry: bool =
             return _carry(await _accept_the_offer(ctx), aside)
         if answer == "no":
             return _abandoned(None)
-        reason: ClarifyReason = "out_of_scope" if intent == OUT_OF_SCOPE else "low_confidence"
+        reason: ClarifyReason = "out_of_scope" if _out_of_scope(ctx) else "low_confidence"
         return _carry(_clarify(reason, DialogueUpdate()), aside)
     assert intent is not None
     direct = _direct_reply(intent, payload.profile_name)

@@ -68,6 +68,27 @@ def leading_clause(text: str) -> LeadingClause | None:
     return None
 
 
+_PUNCTUATION = re.compile(r"[,.;:!?…\n]+")
+
+
+def opening_clause(text: str) -> LeadingClause | None:
+    """The clause before the first punctuation mark, when it is at most MAX_HEAD_WORDS words and
+    something follows: "hola buenas, necesito cancelar" → "hola buenas" and "necesito cancelar".
+    Whether that clause is a greeting is the classifier's call (engine.py)."""
+    folded = fold(text)
+    chars = folded.folded
+    for boundary in _PUNCTUATION.finditer(chars):
+        head = chars[: boundary.start()]
+        if not head.strip(" ¡¿"):
+            continue
+        if len(head.split()) > MAX_HEAD_WORDS or not chars[boundary.end():].strip(" ,.;:!?¿¡…\n"):
+            return None
+        rest = boundary.end() + len(chars[boundary.end():]) - len(chars[boundary.end():].lstrip())
+        _, original_head_end = folded.to_original(0, len(head.rstrip()))
+        return LeadingClause(head_end=original_head_end, rest_start=folded.starts[rest])
+    return None
+
+
 # A second request in the same message: "quiero reservar el lunes a las 9 y tb saber cuánto vale el
 # bono de 10". Only connectors that add a request open it, after at least MIN_FIRST_WORDS words.
 MIN_FIRST_WORDS = 3

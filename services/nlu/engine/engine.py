@@ -19,6 +19,7 @@ from .acts import (
     SECOND_MIN_CONFIDENCE,
     ActName,
     leading_clause,
+    opening_clause,
     second_request,
 )
 from .classifier import IntentClassifier
@@ -124,6 +125,9 @@ class ParseResult(_Frozen):
         return body
 
 
+GREETING = "saludo"
+
+
 class NluEngine:
     """Understands one Spanish WhatsApp message at a time; build it with `NluEngine.train`."""
 
@@ -174,10 +178,16 @@ class NluEngine:
         if reference_time.tzinfo is None or reference_time.utcoffset() is None:
             raise NaiveReferenceTime(f"reference_time must be timezone-aware, got {reference_time!r}")
         today = reference_time.astimezone(self.config.zone).date()
-        ranking, act = self._read_act(text, self._ranking(text))
-        second = self._second_request(text, ranking) if act is None else None
+        whole = self._ranking(text)
+        start = self._after_greeting(text, whole)
+        request = text[start:]
+        ranking, act = self._read_act(request, whole if start == 0 else self._ranking(request))
+        second = self._second_request(request, ranking) if act is None else None
         if second is not None:
-            ranking = self._ranking(text[: second.start])
+            ranking = self._ranking(request[: second.start])
+        if start:
+            act = act.model_copy(update={"end": act.end + start}) if act is not None else None
+            second = second.model_copy(update={"start": second.start + start}) if second is not None else None
         intent = ranking[0].name
         found = self._extractor.extract(text, today, past=intent in PAST_INTENTS)
         entities = [_prediction(entity) for entity in found
@@ -190,6 +200,23 @@ class NluEngine:
             dialogue_act=act,
             second_request=second,
         )
+
+    def _after_greeting(self, text: str, whole: tuple[IntentPrediction, ...]) -> int:
+        """Where the request starts after an opening greeting ("hola buenas, necesito cancelar mi
+        clase"), or 0. The opening clause alone must be a confident `saludo` and the rest a request
+        more confident than the whole message: the greeting's words no longer outweigh the request."""
+        clause = opening_clause(text)
+        if clause is None:
+            return 0
+        head = self._ranking(text[: clause.head_end])[0]
+        if head.name != GREETING or head.confidence < HEAD_MIN_CONFIDENCE:
+            return 0
+        rest = self._ranking(text[clause.rest_start:])[0]
+        if rest.name == GREETING or rest.confidence <= REST_MIN_CONFIDENCE:
+            return 0
+        if whole[0].name != GREETING and whole[0].confidence >= rest.confidence:
+            return 0
+        return clause.rest_start
 
     def _second_request(self, text: str, ranking: tuple[IntentPrediction, ...]) -> SecondRequestPrediction | None:
         """A second request after an adding connector (see acts.py), when the first part and the rest are

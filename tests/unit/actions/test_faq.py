@@ -142,6 +142,13 @@ def test_matching_is_deterministic(profile: BusinessProfile) -> None:
     assert [first.ranking(text) for text in texts] == [second.ranking(text) for text in texts]
 
 
+def test_filler_words_neither_match_nor_dilute(index: FaqIndex) -> None:
+    plain = index.ranking("¿dónde estáis?")[0]
+    padded = index.ranking("ah, oye, y ¿dónde estáis exactamente?")[0]
+    assert (padded.faq_id, padded.score) == (plain.faq_id, plain.score) == ("ubicacion", plain.score)
+    assert index.ranking("ah, y exactamente") == []
+
+
 def test_an_unknown_word_lowers_the_score_instead_of_being_ignored() -> None:
     index = FaqIndex([("regaderas", ["¿tienen regaderas?"], "Sí."), ("perros", ["¿aceptan perros?"], "No.")])
     known = index.ranking("¿tienen regaderas?")[0].score

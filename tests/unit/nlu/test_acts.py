@@ -9,7 +9,7 @@ import pytest
 
 from contracts import DialogueAct, MessageReceived, MessageReceivedPayload, inbound_event_id
 from services.nlu.engine import DialogueActPrediction, IntentPrediction, NluEngine, ParseResult
-from services.nlu.engine.acts import leading_clause
+from services.nlu.engine.acts import leading_clause, opening_clause
 from services.nlu.handler import detect, with_builtin_act
 
 from ._shared import REFERENCE_TIME, trained_engine
@@ -231,3 +231,52 @@ def test_the_event_carries_the_act_and_the_time_role(engine: NluEngine) -> None:
         ("fecha", "2026-11-26", None),
         ("hora", "07:00", "bare"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("hola buenas, necesito cancelar mi clase 😕", "cancelar_cita"),
+        ("Buenos días! ¿cuántas clases me quedan?", "consultar_creditos"),
+        ("holaaa, quiero agendar el viernes a las 7", "agendar_cita"),
+        ("buenas tardes. ¿Aceptan tarjeta?", "consultar_info"),
+    ],
+)
+def test_an_opening_greeting_does_not_outweigh_the_request(engine: NluEngine, text: str, intent: str) -> None:
+    result = parse(engine, text)
+    assert result.intent.name == intent
+    assert result.intent_ranking[0] == result.intent
+
+
+@pytest.mark.parametrize("text", ["hola, buenas tardes", "hola, ¿qué tal?", "buenas! 👋"])
+def test_a_greeting_alone_stays_a_greeting(engine: NluEngine, text: str) -> None:
+    assert parse(engine, text).intent.name == "saludo"
+
+
+def test_offsets_after_an_opening_greeting_point_into_the_whole_text(engine: NluEngine) -> None:
+    text = "hola! sí, y también quiero ver precios"
+    result = parse(engine, text)
+    assert result.dialogue_act is not None
+    assert text[: result.dialogue_act.end] == "hola! sí"
+    assert result.intent.name == "consultar_paquetes"
+    text = "buenas, quiero reservar el lunes a las 9 y de paso saber cuánto vale el bono de 10"
+    result = parse(engine, text)
+    assert result.second_request is not None
+    assert text[result.second_request.start:].strip().startswith("saber cuánto")
+    assert result.second_request.name == "consultar_paquetes"
+
+
+@pytest.mark.parametrize(
+    ("text", "head", "rest"),
+    [("hola buenas, necesito cancelar", "hola buenas", "necesito cancelar"),
+     ("¡Holaaa! ¿hay clase hoy?", "¡Holaaa", "¿hay clase hoy?")],
+)
+def test_opening_clause_offsets(text: str, head: str, rest: str) -> None:
+    clause = opening_clause(text)
+    assert clause is not None
+    assert (text[: clause.head_end], text[clause.rest_start :]) == (head, rest)
+
+
+@pytest.mark.parametrize("text", ["hola", "hola!", "uno dos tres cuatro cinco, seis"])
+def test_no_opening_clause(text: str) -> None:
+    assert opening_clause(text) is None
