@@ -218,6 +218,11 @@ class ActionCompletedPayload(_Frozen):
         Register, Field(description="How the customer addresses the bot (tú, vos or usted): the reply's register")
     ] = "tu"
     error: ActionError | None = None
+    received_at: Annotated[
+        AwareDatetime | None,
+        Field(description="When the customer's message this answers reached ingress (None for a reply nobody "
+              "asked for, e.g. a payment confirmed): responder's 24-hour window"),
+    ] = None
     dialogue: Annotated[
         DialogueUpdate | None,
         Field(description="The dialogue state the decision leaves (flow, slots, awaiting, pending, offered)"),
@@ -243,6 +248,20 @@ class ReplySentPayload(_Frozen):
     template: Annotated[str, Field(description="The reply kind that was written")]
     generator: Literal["template", "llm"] = "template"
     attempts: int = 1
+    message_sids: Annotated[
+        tuple[str, ...], Field(description="Every message sent, in order, when a long body went out in parts")
+    ] = ()
+    content_sid: Annotated[
+        str | None, Field(description="Twilio Content (buttons, list, approved template) the message used")
+    ] = None
+    model: Annotated[str | None, Field(description="The LLM that wrote it (OpenRouter's `model`)")] = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cost: Annotated[float | None, Field(description="OpenRouter's `usage.cost`, in credits (USD)")] = None
+    llm_latency_ms: float | None = None
+    fallback: Annotated[
+        str | None, Field(description="Why a template wrote the reply although an LLM is configured")
+    ] = None
 
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True, serialize_by_alias=True)
 
@@ -324,6 +343,34 @@ class ConversationHandedOff(Event):
     payload: HandedOffPayload
 
 
+class OptOutPayload(_Frozen):
+    """The customer asked for no more messages ("baja", "STOP"), or Twilio refused a send with 21610."""
+
+    customer: str
+    source: Literal["customer", "twilio"]
+    text: Annotated[str, Field(description="What the customer wrote (source customer)")] = ""
+    error_code: int | None = None
+
+
+class ConversationOptedOut(Event):
+    TYPE: ClassVar[str] = "conversation.opted_out"
+    type: Literal["conversation.opted_out"] = "conversation.opted_out"
+    payload: OptOutPayload
+
+
+class OptInPayload(_Frozen):
+    """An opted-out customer wrote again: messages may go to them again."""
+
+    customer: str
+    text: str = ""
+
+
+class ConversationOptedIn(Event):
+    TYPE: ClassVar[str] = "conversation.opted_in"
+    type: Literal["conversation.opted_in"] = "conversation.opted_in"
+    payload: OptInPayload
+
+
 class StaffPayload(_Frozen):
     """Staff act on a conversation through ingress's admin API: a message to send, or the hand-back."""
 
@@ -368,4 +415,6 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     ConversationHandedOff,
     StaffActed,
     PaymentClaimed,
+    ConversationOptedOut,
+    ConversationOptedIn,
 )

@@ -10,6 +10,8 @@ from typing import Any, Generic, TypeVar
 from contracts.events import (
     ActionCompleted,
     ConversationHandedOff,
+    ConversationOptedIn,
+    ConversationOptedOut,
     Event,
     IntentDetected,
     MessageReceived,
@@ -80,6 +82,8 @@ PAYMENT_UPDATED = Topic("payment.updated", PaymentUpdated)
 CONVERSATION_HANDED_OFF = Topic("conversation.handed_off", ConversationHandedOff)
 STAFF_ACTED = Topic("staff.acted", StaffActed)
 PAYMENT_CLAIMED = Topic("payment.claimed", PaymentClaimed)
+CONVERSATION_OPTED_OUT = Topic("conversation.opted_out", ConversationOptedOut)
+CONVERSATION_OPTED_IN = Topic("conversation.opted_in", ConversationOptedIn)
 
 ALL_TOPICS: tuple[Topic[Any], ...] = (
     MESSAGE_RECEIVED,
@@ -92,6 +96,8 @@ ALL_TOPICS: tuple[Topic[Any], ...] = (
     CONVERSATION_HANDED_OFF,
     STAFF_ACTED,
     PAYMENT_CLAIMED,
+    CONVERSATION_OPTED_OUT,
+    CONVERSATION_OPTED_IN,
 )
 
 STAGES: tuple[str, ...] = ("nlu", "actions", "responder", "logger")

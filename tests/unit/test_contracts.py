@@ -131,7 +131,7 @@ def test_times_are_normalised_to_utc_and_naive_times_refused() -> None:
 def test_every_topic_is_keyed_by_conversation() -> None:
     event = received()
     assert MESSAGE_RECEIVED.key(event) == b"whatsapp:+5215500000001"
-    assert len({t.name for t in ALL_TOPICS}) == len(ALL_TOPICS) == 10
+    assert len({t.name for t in ALL_TOPICS}) == len(ALL_TOPICS) == 12
 
 
 GOLDEN_V1 = Path(__file__).parents[1] / "fixtures" / "events" / "v1"
