@@ -73,15 +73,15 @@ async def serve_stage(
     """Run one consuming stage: its consumer loop and its HTTP server (ops routes, plus `app`'s own)."""
     publisher = await Publisher.connect(settings, stage=name)
     try:
-        consumer = await connect_consumer(settings, stage=name, group_id=group_id or name,
-                                          topics=[topic.name for topic in sources])
+        consumer = await connect_consumer(settings, stage=name, group_id=group_id or name, topics=())
     except BaseException:
         await publisher.close()
         raise
     processor = RecordProcessor(name=name, sources=sources, handler=handler, publisher=publisher,
                                 max_attempts=settings.max_attempts,
                                 retry_attempts=settings.retry_attempts)
-    stage = Stage(processor, consumer=consumer)
+    stage = Stage(processor, consumer=consumer, concurrency=settings.concurrency)
+    consumer.subscribe(topics=[topic.name for topic in sources], listener=stage.rebalance_listener())
     http = add_ops_routes(app or FastAPI(docs_url=None, redoc_url=None), service=name,
                           ready_checks={"kafka": publisher.ready, **(ready_checks or {})}, alive=stage.alive)
     server = http_server(http, host=settings.http_host, port=settings.http_port)

@@ -71,6 +71,9 @@ class ServiceSettings(BaseSettings):
                               "before it is dead-lettered")
     retry_attempts: int = Field(8, ge=1, description="Attempts per record failing transiently (timeouts, "
                                 "connection errors) before it is dead-lettered; backoff up to 5 s between")
+    concurrency: int = Field(256, ge=1, le=10_000, description="Records a consuming stage processes side by "
+                             "side (each conversation still in order): with calls of latency L, at most "
+                             "concurrency / L records per second")
 
 
 

@@ -11,14 +11,17 @@ correlation id, metrics, and a heartbeat that liveness checks.
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import logging
 import time
 import traceback
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
 from opentelemetry import trace
 
 from contracts import Topic, dead_letter_topic
@@ -155,45 +158,178 @@ class RecordProcessor(Generic[E]):
 
 
 class Stage(Generic[E]):
-    """The aiokafka consumer loop around a `RecordProcessor`: poll, process each conversation's
-    records in order (conversations side by side), commit once the batch's outputs are acknowledged."""
+    """The aiokafka consumer loop around a `RecordProcessor`: each conversation's records in order,
+    conversations side by side up to `concurrency` records in flight, offsets committed as far as
+    every record before them is done.
 
-    def __init__(self, processor: RecordProcessor[E], *, consumer: AIOKafkaConsumer) -> None:
+    The loop keeps polling while records are in flight, so one slow call (an LLM, Twilio, the
+    business API) holds up only its own conversation, and throughput is bounded by `concurrency`
+    rather than by the slowest call of a batch. Per partition the committed position is the lowest
+    offset still in flight (or the next one when none is): a crash redelivers at most the records
+    in flight, which every stage processes idempotently by event id. A revoked partition is drained
+    (its records finished, its position committed) before the new owner starts on it.
+    """
+
+    def __init__(self, processor: RecordProcessor[E], *, consumer: AIOKafkaConsumer, concurrency: int = 256,
+                 drain_timeout_s: float = 10.0) -> None:
         self.processor = processor
         self.name = processor.name
         self.consumer = consumer
+        self.concurrency = concurrency
+        self.drain_timeout_s = drain_timeout_s
         self.last_poll = time.monotonic()
         self._stopping = asyncio.Event()
+        self._progress: dict[TopicPartition, _Progress] = {}
+        self._queues: dict[tuple[TopicPartition, bytes | None], collections.deque[RecordLike]] = {}
+        self._workers: set[asyncio.Task[None]] = set()
+        self._in_flight = 0
+        self._room = asyncio.Event()
+        self._settled = asyncio.Event()
 
     def alive(self, *, stall_after_s: float = 60.0) -> bool:
-        """Liveness: the loop polled recently (an exception that escaped would stop it polling)."""
+        """Liveness: the loop polled recently. A loop whose every slot is held by a call that never
+        returns stops polling, and so fails this check."""
         return time.monotonic() - self.last_poll < stall_after_s
 
     def stop(self) -> None:
         self._stopping.set()
 
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            self.last_poll = time.monotonic()
-            batches = await self.consumer.getmany(timeout_ms=500, max_records=200)
-            if not batches:
-                continue
-            # Conversations are processed side by side, each in order (records are keyed by
-            # conversation): one slow call (Twilio, the business API) no longer holds up every
-            # other conversation of the partition. The batch is committed once all are done.
-            async with asyncio.TaskGroup() as conversations:
-                for records in _by_key(batches).values():
-                    conversations.create_task(self._process_in_order(records))
-            await self.consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
-            for tp, records in batches.items():
-                self._record_lag(tp, records[-1].offset + 1)
+    def rebalance_listener(self) -> ConsumerRebalanceListener:
+        """Pass to `consumer.subscribe`: drains and commits a partition before it is given away."""
+        return _DrainOnRevoke(self)
 
-    async def _process_in_order(self, records: Sequence[RecordLike]) -> None:
-        for record in records:
+    async def run(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                if self._in_flight >= self.concurrency:
+                    self._room.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._room.wait(), timeout=0.5)
+                    await self._commit()
+                    continue
+                self.last_poll = time.monotonic()
+                batches = await self.consumer.getmany(timeout_ms=100 if self._in_flight else 500,
+                                                      max_records=min(500, self.concurrency - self._in_flight))
+                for tp, records in batches.items():
+                    for record in records:
+                        self._start(tp, record)
+                await self._commit()
+            await self.drain(list(self._progress))  # stopped: finish what is in flight, commit it
+        finally:
+            for worker in list(self._workers):
+                worker.cancel()
+            await asyncio.gather(*self._workers, return_exceptions=True)
+
+    def _start(self, tp: TopicPartition, record: RecordLike) -> None:
+        self._progress.setdefault(tp, _Progress()).started(record.offset)
+        self._in_flight += 1
+        key = (tp, record.key)
+        queue = self._queues.get(key)
+        if queue is not None:
+            queue.append(record)
+            return
+        self._queues[key] = collections.deque([record])
+        worker = asyncio.create_task(self._drain(key))
+        self._workers.add(worker)
+        worker.add_done_callback(self._worker_done)
+
+    async def _drain(self, key: tuple[TopicPartition, bytes | None]) -> None:
+        """Process one conversation's queued records in order, until its queue is empty."""
+        tp, _ = key
+        queue = self._queues[key]
+        while queue:
+            record = queue[0]
             await self.processor.process(record)
+            queue.popleft()
+            self._progress[tp].done(record.offset)
+            self._in_flight -= 1
+            self._room.set()
+            self._settled.set()
+        del self._queues[key]  # no await since the last check: nothing was queued in between
+
+    def _worker_done(self, worker: asyncio.Task[None]) -> None:
+        self._workers.discard(worker)
+        if not worker.cancelled() and worker.exception() is not None:
+            log.error("%s: a record's processing failed outside the error policy: %s", self.name,
+                      worker.exception())
+            self.stop()  # the service exits and restarts; the record is redelivered
+
+    async def _commit(self, partitions: Iterable[TopicPartition] | None = None) -> None:
+        assigned = self.consumer.assignment()
+        due: dict[TopicPartition, int] = {}
+        for tp in partitions if partitions is not None else list(self._progress):
+            progress = self._progress.get(tp)
+            if progress is not None and tp in assigned and progress.position > progress.committed:
+                due[tp] = progress.position
+        if not due:
+            return
+        try:
+            await self.consumer.commit(due)
+        except KafkaError as exc:  # e.g. a rebalance under way: the records come again, idempotently
+            log.warning("%s: commit failed (%s); uncommitted records will be redelivered", self.name, exc)
+            return
+        for tp, position in due.items():
+            self._progress[tp].committed = position
+            self._record_lag(tp, position)
+
+    async def drain(self, partitions: Iterable[TopicPartition]) -> None:
+        """Finish the in-flight records of `partitions` (up to `drain_timeout_s`), commit, forget them."""
+        partitions = set(partitions)
+        deadline = time.monotonic() + self.drain_timeout_s
+        while any(self._progress.get(tp, _EMPTY).busy for tp in partitions) and time.monotonic() < deadline:
+            self._settled.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._settled.wait(), timeout=max(0.0, deadline - time.monotonic()))
+        await self._commit(partitions)
+        for tp in partitions:
+            progress = self._progress.get(tp)
+            if progress is not None and not progress.busy:
+                del self._progress[tp]
 
     def _record_lag(self, tp: TopicPartition, position: int) -> None:
         record_lag(self.name, tp, highwater=self.consumer.highwater(tp), position=position)
+
+
+class _Progress:
+    """One partition's offsets in flight, in the order they were started."""
+
+    def __init__(self) -> None:
+        self._in_flight: collections.deque[int] = collections.deque()
+        self._done: set[int] = set()
+        self._next = -1
+        self.committed = -1
+
+    def started(self, offset: int) -> None:
+        self._in_flight.append(offset)
+        self._next = offset + 1
+
+    def done(self, offset: int) -> None:
+        self._done.add(offset)
+        while self._in_flight and self._in_flight[0] in self._done:
+            self._done.discard(self._in_flight.popleft())
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._in_flight)
+
+    @property
+    def position(self) -> int:
+        """The offset to commit: the lowest still in flight, or the next after the last started."""
+        return self._in_flight[0] if self._in_flight else self._next
+
+
+_EMPTY = _Progress()
+
+
+class _DrainOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, stage: Stage[Any]) -> None:
+        self._stage = stage
+
+    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        await self._stage.drain(revoked)
+
+    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        return None
 
 
 def record_lag(stage: str, tp: TopicPartition, *, highwater: int | None, position: int) -> None:
@@ -201,15 +337,6 @@ def record_lag(stage: str, tp: TopicPartition, *, highwater: int | None, positio
     offsets) minus the position after the last record processed."""
     if highwater is not None:
         CONSUMER_LAG.labels(stage, tp.topic, str(tp.partition)).set(max(0, highwater - position))
-
-
-def _by_key(batches: Mapping[TopicPartition, Sequence[RecordLike]]) -> dict[object, list[RecordLike]]:
-    """The batch's records grouped by partition and key, in offset order within each group."""
-    groups: dict[object, list[RecordLike]] = {}
-    for tp, records in batches.items():
-        for record in records:
-            groups.setdefault((tp, record.key), []).append(record)
-    return groups
 
 
 def _headers(record: RecordLike) -> list[tuple[str, bytes]]:

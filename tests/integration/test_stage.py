@@ -154,3 +154,115 @@ async def test_conversations_are_processed_side_by_side_each_in_order(
     assert overlapped == {"a1": True, "b1": True}
     assert [sid for sid in handled if sid[0] == "a"] == ["a1", "a2", "a3"]
     assert [sid for sid in handled if sid[0] == "b"] == ["b1", "b2", "b3"]
+
+
+Running = tuple[Stage[MessageReceived], AIOKafkaConsumer, Publisher, asyncio.Task[None]]
+
+
+async def _run_stage(kafka_bootstrap: str, name: str, source: Topic[MessageReceived],
+                     handler: Callable[[MessageReceived], object], *, concurrency: int) -> Running:
+    settings = ServiceSettings(kafka_bootstrap_servers=kafka_bootstrap)
+    publisher = await Publisher.connect(settings, stage=name)
+    consumer = await connect_consumer(settings, stage=name, group_id=name, topics=())
+    stage = Stage(RecordProcessor(name=name, sources=[source], handler=handler,  # type: ignore[arg-type]
+                                  publisher=publisher), consumer=consumer, concurrency=concurrency)
+    consumer.subscribe(topics=[source.name], listener=stage.rebalance_listener())
+    return stage, consumer, publisher, asyncio.create_task(stage.run())
+
+
+async def _produce(kafka_bootstrap: str, source: Topic[MessageReceived], keyed: list[tuple[str, str]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, max_batch_size=16, linger_ms=0)
+    await producer.start()
+    try:
+        await asyncio.gather(*(producer.send_and_wait(source.name, source.encode(message(sid)), key=key.encode())
+                               for key, sid in keyed))
+    finally:
+        await producer.stop()
+
+
+async def test_in_flight_records_are_bounded_by_concurrency_not_by_batches(
+    kafka_bootstrap: str, unique: Callable[[str], str], make_topics: Callable[..., object]
+) -> None:
+    """Slow calls overlap up to `concurrency`: 120 conversations of a 0.3 s call each take ~0.3 s
+    per 60, never more than 60 at once."""
+    name = unique("stage")
+    source: Topic[MessageReceived] = Topic(unique("in"), MessageReceived, partitions=2)
+    await make_topics(source.name, dead_letter_topic(name), partitions=2)  # type: ignore[operator]
+    await _produce(kafka_bootstrap, source, [(f"c{n}", f"m{n}") for n in range(120)])
+    running, peak, handled = 0, 0, 0
+
+    async def handler(event: MessageReceived) -> list[Output]:
+        nonlocal running, peak, handled
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.3)
+        running -= 1
+        handled += 1
+        return []
+
+    loop = asyncio.get_running_loop()
+    stage, consumer, publisher, task = await _run_stage(kafka_bootstrap, name, source, handler, concurrency=60)
+    try:
+        started = None
+        deadline = loop.time() + 30
+        while handled < 120 and loop.time() < deadline:
+            if started is None and running:
+                started = loop.time()
+            await asyncio.sleep(0.01)
+        elapsed = loop.time() - (started or loop.time())
+    finally:
+        stage.stop()
+        await task
+        committed = [await consumer.committed(TopicPartition(source.name, p)) for p in (0, 1)]
+        await consumer.stop()
+        await publisher.close()
+
+    assert handled == 120
+    assert 30 < peak <= 60  # overlapping, and never beyond the bound
+    assert elapsed < 3.0  # one at a time would take 36 s; batch by batch of 60, ~0.6 s plus polling
+    assert sum(c or 0 for c in committed) == 120
+
+
+async def test_commit_waits_for_the_slowest_record_before_it(
+    kafka_bootstrap: str, unique: Callable[[str], str], make_topics: Callable[..., object]
+) -> None:
+    """A fast record after a slow one (another conversation) is done first, but the committed
+    position stays before the slow one until it finishes: a crash then redelivers it."""
+    name = unique("stage")
+    source: Topic[MessageReceived] = Topic(unique("in"), MessageReceived, partitions=1)
+    await make_topics(source.name, dead_letter_topic(name), partitions=1)  # type: ignore[operator]
+    await _produce(kafka_bootstrap, source, [("slow", "slow")])
+    await _produce(kafka_bootstrap, source, [("fast", "fast")])
+    release = asyncio.Event()
+    done: list[str] = []
+
+    async def handler(event: MessageReceived) -> list[Output]:
+        if event.payload.message_sid == "slow":
+            await release.wait()
+        done.append(event.payload.message_sid)
+        return []
+
+    stage, consumer, publisher, task = await _run_stage(kafka_bootstrap, name, source, handler, concurrency=8)
+    tp = TopicPartition(source.name, 0)
+    try:
+        for _ in range(600):  # joining the group takes a few seconds on Tansu
+            if done == ["fast"]:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)  # a few loop turns: commits happen each turn
+        while_slow = await consumer.committed(tp)
+        release.set()
+        for _ in range(200):
+            if await consumer.committed(tp) == 2:
+                break
+            await asyncio.sleep(0.05)
+        after = await consumer.committed(tp)
+    finally:
+        stage.stop()
+        await task
+        await consumer.stop()
+        await publisher.close()
+
+    assert done == ["fast", "slow"]
+    assert while_slow in (None, 0)
+    assert after == 2
