@@ -33,7 +33,7 @@ test-unit: install ## Only the fast unit tests
 .PHONY: lint
 lint: install ## ruff and mypy --strict
 	$(PY) -m ruff check .
-	$(PY) -m mypy contracts runtime services devstack business_api twilio_standin
+	$(PY) -m mypy contracts runtime services devstack business_api twilio_standin openrouter_standin
 
 .PHONY: schemas
 schemas: install ## Regenerate contracts/schemas from the event models

@@ -37,6 +37,7 @@ from contracts.events import (
     StaffPayload,
 )
 from contracts.ids import derive_event_id, inbound_event_id, payment_event_id, staff_event_id, status_event_id
+from contracts.taps import Tap, decode_tap, encode_tap
 from contracts.topics import (
     ACTION_COMPLETED,
     ALL_TOPICS,
@@ -104,9 +105,12 @@ __all__ = [
     "SecondRequest",
     "StaffActed",
     "StaffPayload",
+    "Tap",
     "Topic",
     "dead_letter_topic",
+    "decode_tap",
     "derive_event_id",
+    "encode_tap",
     "inbound_event_id",
     "payment_event_id",
     "staff_event_id",

@@ -165,7 +165,10 @@ class IntentDetectedPayload(_Frozen):
         SecondRequest | None, Field(description="A second request in the message; `intent` is the first one's")
     ] = None
     model_version: str
-    source: Annotated[str, Field(description="builtin, rasa, or builtin-fallback when Rasa failed")] = "builtin"
+    source: Annotated[str, Field(
+        description="builtin, rasa, builtin-fallback when Rasa failed, or button: a tapped choice read exactly from "
+        "its id (contracts/taps.py), no model asked"
+    )] = "builtin"
     latency_ms: float = 0.0
     media: tuple[Media, ...] = ()
     location: Location | None = None

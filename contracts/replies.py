@@ -167,6 +167,13 @@ class HandedOff(_Frozen):
     opens_at: Annotated[dt.datetime | None, Field(description="The next opening, when closed now")] = None
 
 
+class OptedOut(_Frozen):
+    """The customer asked for no more messages ("baja", "STOP"): confirmed once; the bot writes again only
+    when they write first."""
+
+    kind: Literal["opted_out"] = "opted_out"
+
+
 class FaqAnswer(_Frozen):
     """An answer from the business's profile, word for word as the business wrote it."""
 
@@ -459,7 +466,8 @@ class ProfileUpdated(_Frozen):
 
 Reply = Annotated[
     Greeting | Help | Goodbye | Acknowledged | Thanks | Clarification | OutOfScope | MediaReceived
-    | LocationReceived | ApiProblem | HandedOff | FaqAnswer | UnknownQuestion | ResumeFlow | FlowExpired | Abandoned
+    | LocationReceived | ApiProblem | HandedOff | OptedOut | FaqAnswer | UnknownQuestion | ResumeFlow
+    | FlowExpired | Abandoned
     | Packages | Schedule | BookingStatus | PurchaseHistory
     | AskDate | DateInPast | OfferSlots | SlotFull | NoSlots | ConfirmBooking | AskChange | NoCredits | Booked
     | AlreadyBooked | Credits | PaymentClaimNoted

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings
 from business_api.settings import BusinessApiSettings
 from devstack.infra import InfraError
 from devstack.stack import DEMO_BUSINESS_NUMBER, Stack, StackConfig, StackError
+from openrouter_standin.settings import StandinSettings as OpenRouterStandinSettings
 from runtime.settings import EXIT_CONFIG, settings_errors
 from services.actions.settings import ActionsSettings
 from services.ingress.settings import IngressSettings
@@ -23,6 +24,7 @@ from twilio_standin.settings import StandinSettings
 SETTINGS: dict[str, type[BaseSettings]] = {
     "business-api": BusinessApiSettings,
     "twilio-standin": StandinSettings,
+    "openrouter-standin": OpenRouterStandinSettings,
     "ingress": IngressSettings,
     "nlu": NluSettings,
     "actions": ActionsSettings,
@@ -61,6 +63,9 @@ def main() -> int:
         print("\nstopped")
         return 130
     ports = config.ports
+    writer = (f"an LLM: the OpenRouter stand-in, http://127.0.0.1:{ports.openrouter}/_standin/requests (prompts)"
+              if config.llm_standin else "an LLM through OpenRouter (OPENROUTER_API_KEY)"
+              if stack.service_env().get("OPENROUTER_API_KEY") else "templates (LLM_STANDIN=1: a local LLM stand-in)")
     print(f"""
 Ready. Everything below runs on this machine; Ctrl-C stops all of it.
 
@@ -69,6 +74,7 @@ Ready. Everything below runs on this machine; Ctrl-C stops all of it.
   nlu (Rasa-compatible)     POST http://127.0.0.1:{ports.nlu}/model/parse
   business API              http://127.0.0.1:{ports.business_api}   (Bearer {config.business_token})
   Twilio stand-in           http://127.0.0.1:{ports.twilio}/_standin/messages  (replies the bot sent)
+  replies written by        {writer}
   metrics                   http://127.0.0.1:{{8080,5005,8081,8082,8083}}/metrics
   broker                    {stack.bootstrap}
   event log                 {stack.database_url}  (schema orchestrator, table events)

@@ -8,16 +8,18 @@ OPENROUTER_API_KEY, ...) is passed through, so an operator can run it with their
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import httpx
 
 from devstack import infra
 from devstack.databases import create_database
+from openrouter_standin.settings import DEMO_API_KEY as DEMO_OPENROUTER_KEY
 from runtime.kafka import all_topic_specs, ensure_topics
 from runtime.settings import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
 
@@ -39,10 +41,11 @@ class Ports:
     logger: int = 8083
     business_api: int = 8090
     twilio: int = 8091
+    openrouter: int = 8092
 
     @classmethod
     def free(cls) -> Ports:
-        return cls(*(infra.free_port() for _ in range(8)))
+        return cls(*(infra.free_port() for _ in fields(cls)))
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,8 @@ class StackConfig:
     business_token: str = DEMO_BUSINESS_TOKEN
     partitions: int = 8
     extra_env: dict[str, str] = field(default_factory=dict)
+    llm_standin: bool = False
+    """Start the OpenRouter stand-in and let the responder's LLM writer use it (LLM_STANDIN=1, no key)."""
 
     @classmethod
     def from_environment(cls, run_dir: Path, *, ports: Ports | None = None) -> StackConfig:
@@ -71,11 +76,34 @@ class StackConfig:
             account_sid=env.get("TWILIO_ACCOUNT_SID", DEMO_ACCOUNT_SID),
             auth_token=env.get("TWILIO_AUTH_TOKEN", DEMO_AUTH_TOKEN),
             business_token=env.get("BUSINESS_API_TOKEN", DEMO_BUSINESS_TOKEN),
+            llm_standin=env.get("LLM_STANDIN") == "1" and not env.get("OPENROUTER_API_KEY"),
         )
 
 
 class StackError(RuntimeError):
     """The stack could not start: says which part and where its log is."""
+
+
+APPROVED_TEMPLATES = {
+    # What a studio would get WhatsApp to approve, for the messages that may go outside the 24-hour
+    # window (services/responder/reach.py names the variables).
+    "payment_confirmed": "¡Tu pago se acreditó! ✅ Tu {{1}} ya está activo{{2}}. Escríbenos cuando quieras "
+                         "reservar tu próxima clase.",
+    "payment_failed": "Tu pago de {{1}} no se pudo completar y no se hizo ningún cargo. Si quieres intentarlo de "
+                      "nuevo, escríbenos y te mandamos otro enlace.",
+}
+
+
+def approve_templates(twilio_url: str, account_sid: str, auth_token: str) -> dict[str, str]:
+    """Create `APPROVED_TEMPLATES` in the Twilio stand-in: reply kind → ContentSid."""
+    sids = {}
+    with httpx.Client(trust_env=False, timeout=10) as client:
+        for kind, body in APPROVED_TEMPLATES.items():
+            response = client.post(twilio_url + "/v1/Content", auth=(account_sid, auth_token), json={
+                "friendly_name": f"orchestrator_{kind}", "language": "es", "types": {"twilio/text": {"body": body}}})
+            response.raise_for_status()
+            sids[kind] = str(response.json()["sid"])
+    return sids
 
 
 class Stack:
@@ -87,6 +115,7 @@ class Stack:
         self.redis_url = config.redis_url
         self.log_dir = config.run_dir / "logs"
         self.embedded: list[str] = []
+        self.approved_templates: dict[str, str] = {}
 
     # --- addresses -----------------------------------------------------------------------------
     def url(self, name: str) -> str:
@@ -111,7 +140,15 @@ class Stack:
             say(f"  topics ready on {self.bootstrap}")
             self._start("business_api", ["-m", "business_api"])
             self._start("twilio", ["-m", "twilio_standin"])
-            self.wait_ready(["business_api", "twilio"])
+            standins = ["business_api", "twilio"]
+            if self.config.llm_standin:
+                self._start("openrouter", ["-m", "openrouter_standin"])
+                standins.append("openrouter")
+            self.wait_ready(standins)
+            own = {**os.environ, **self.config.extra_env}
+            if "RESPONDER_APPROVED_TEMPLATES" not in own and "TWILIO_API_BASE_URL" not in own:
+                self.approved_templates = approve_templates(self.url("twilio"), self.config.account_sid,
+                                                            self.config.auth_token)
             say("  business API and Twilio stand-in ready")
             for service in SERVICES:
                 self.start_service(service)
@@ -170,6 +207,12 @@ class Stack:
         env.setdefault("TWILIO_API_BASE_URL", self.url("twilio"))
         env.setdefault("BUSINESS_WEBHOOK_SECRET", DEMO_BUSINESS_WEBHOOK_SECRET)
         env.setdefault("BUSINESS_API_PAYMENT_BASE_URL", self.url("business_api") + "/pay")  # links on its port
+        if self.config.llm_standin:  # the responder's LLM writer talks to the local stand-in
+            env["OPENROUTER_API_KEY"] = DEMO_OPENROUTER_KEY
+            env["OPENROUTER_BASE_URL"] = self.url("openrouter")
+            env["OPENROUTER_STANDIN_PORT"] = str(ports.openrouter)
+        if self.approved_templates:
+            env["RESPONDER_APPROVED_TEMPLATES"] = json.dumps(self.approved_templates)
         env.update(self.config.extra_env)
         return env
 
@@ -191,7 +234,7 @@ class Stack:
         with httpx.Client(timeout=2.0) as client:
             while pending:
                 for name in list(pending):
-                    path = "/healthz" if name == "twilio" else "/readyz"
+                    path = "/healthz" if name in ("twilio", "openrouter") else "/readyz"
                     try:
                         if client.get(self.url(name) + path).status_code == 200:
                             pending.remove(name)

@@ -2,13 +2,24 @@
 
 Only what the orchestrator and its tests use: create, fetch and list Messages, signed status
 callbacks (posted to the exact StatusCallback URL given, query string included, and signed over
-it), Twilio's error bodies, plus ``/_standin`` endpoints for tests and the demo:
+it), Twilio's error bodies, the Content API (``POST``/``GET /v1/Content``, ``GET
+/v1/Content/{sid}``: see ``content.py``) and messages sent with ``ContentSid`` and
+``ContentVariables`` (recorded with the rendered body and their buttons or list items), plus
+``/_standin`` endpoints for tests and the demo:
 
-- ``GET /_standin/messages`` (``?to=``): what was sent, oldest first; ``DELETE`` forgets it all.
-- ``POST /_standin/failures``: the next creates answer a Twilio error.
+- ``GET /_standin/messages`` (``?to=``): what was sent, oldest first, each with its
+  ``content_sid``, ``content_type``, ``actions`` (quick-reply buttons: ``id``, ``title``),
+  ``items`` (list picker: ``id``, ``item``, ``description``) and ``button``; ``DELETE`` forgets
+  the messages (the Content stays, as at Twilio).
+- ``POST /_standin/failures``: the next ``count`` creates answer a Twilio error (JSON ``code``:
+  a Twilio code such as 21610, 63016, 63014, 21211, 20429, or an HTTP status such as 500;
+  ``status`` when not the usual one; ``to``: only creates to that recipient; ``api``:
+  ``messages`` or ``content``).
 - ``POST /_standin/history``: record a message as if it had been sent earlier (JSON ``to``,
   ``from``, ``body``, ``date_sent``), e.g. yesterday's reply, which list filters and responder's
   "was this already sent?" lookup must then see. Dev only: real Twilio has no such thing.
+
+A body over 1,600 characters (UTF-16 code units, as Twilio counts) is refused with 21617.
 
 The list filter ``DateSent>``/``DateSent<``/``DateSent`` compares by day for a ``YYYY-MM-DD``
 value, as Twilio documents, and by the exact time for a full timestamp.
@@ -24,7 +35,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, Request
@@ -36,6 +47,28 @@ from starlette.datastructures import FormData, QueryParams
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from twilio_standin.callbacks import StatusCallbackSender
+from twilio_standin.content import (
+    LIST_PICKER,
+    ContentStore,
+    content_from_request,
+    content_json,
+    render,
+    twilio_length,
+)
+from twilio_standin.errors import (
+    AUTHENTICATE,
+    BODY_REQUIRED,
+    BODY_TOO_LONG,
+    FROM_REQUIRED,
+    INVALID_CALLBACK,
+    INVALID_PARAMETER,
+    INVALID_TO,
+    METHOD_NOT_ALLOWED,
+    NOT_FOUND,
+    TO_REQUIRED,
+    TwilioError,
+    injected_error,
+)
 from twilio_standin.settings import StandinSettings
 from twilio_standin.store import API_VERSION, MessageRecord, MessageStore, new_message_sid, utc_now
 
@@ -49,28 +82,7 @@ DATE_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "DateSent<": operator.le,
     "DateSent>": operator.ge,
 }
-# Twilio error codes used here, https://www.twilio.com/docs/api/errors
-INVALID_PARAMETER, AUTHENTICATE, NOT_FOUND, METHOD_NOT_ALLOWED = 20001, 20003, 20404, 20004
-INVALID_TO, BODY_REQUIRED, FROM_REQUIRED, TO_REQUIRED, INVALID_CALLBACK = 21211, 21602, 21603, 21604, 21609
-DEFAULT_MESSAGES = {20429: "Too Many Requests", 20500: "An internal server error has occurred"}
-
-
-class TwilioError(Exception):
-    """An error answered with Twilio's JSON error body."""
-
-    def __init__(self, status: int, code: int, message: str) -> None:
-        super().__init__(f"{status} {code}: {message}")
-        self.status, self.code, self.message = status, code, message
-
-    def response(self) -> JSONResponse:
-        body = {
-            "code": self.code,
-            "message": self.message,
-            "more_info": f"https://www.twilio.com/docs/errors/{self.code}",
-            "status": self.status,
-        }
-        headers = {"WWW-Authenticate": 'Basic realm="Twilio API"'} if self.status == 401 else None
-        return JSONResponse(body, status_code=self.status, headers=headers)
+BODY_MAX = 1600
 
 
 class HistoricMessage(BaseModel):
@@ -89,10 +101,46 @@ class FailureInjection(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    count: int = Field(ge=1)
-    status: int = Field(default=500, ge=400, le=599)
-    code: int = 20500
+    count: int = Field(default=1, ge=1)
+    code: int = Field(default=500, description="A Twilio error code, or an HTTP status (500 → 500 with 20500)")
+    status: int | None = Field(default=None, ge=400, le=599, description="Unset: the code's usual status")
     message: str | None = None
+    to: str | None = Field(default=None, description="Only creates to this recipient fail; unset: any")
+    api: Literal["messages", "content"] = "messages"
+
+
+class PendingFailures:
+    """Injected errors, answered in the order injected to the creates they match."""
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[str, str | None, TwilioError]] = []
+
+    def add(self, injection: FailureInjection) -> int:
+        error = injected_error(injection.code, injection.status, injection.message)
+        self._pending.extend([(injection.api, injection.to, error)] * injection.count)
+        return len(self._pending)
+
+    def raise_next(self, api: str, to: str | None) -> None:
+        for position, (target, recipient, error) in enumerate(self._pending):
+            if target == api and (recipient is None or recipient == to):
+                del self._pending[position]
+                raise error
+
+
+def recorded_json(record: MessageRecord) -> dict[str, Any]:
+    """A message as ``GET /_standin/messages`` shows it: Twilio's resource and what Twilio keeps besides."""
+    list_picker = record.content_type == LIST_PICKER
+    return {
+        **message_json(record),
+        "status_callback": record.status_callback,
+        "media_urls": list(record.media_urls),
+        "content_sid": record.content_sid,
+        "content_type": record.content_type,
+        "actions": [] if list_picker else [{"id": c.id, "title": c.title} for c in record.choices],
+        "items": [{"id": c.id, "item": c.title, "description": c.description} for c in record.choices]
+        if list_picker else [],
+        "button": record.button,
+    }
 
 
 def message_json(record: MessageRecord) -> dict[str, Any]:
@@ -126,7 +174,8 @@ def message_json(record: MessageRecord) -> dict[str, Any]:
 
 def create_app(settings: StandinSettings) -> FastAPI:
     store = MessageStore()
-    pending_failures: list[TwilioError] = []
+    contents = ContentStore()
+    pending_failures = PendingFailures()
     sender = StatusCallbackSender(
         store, settings.auth_token.get_secret_value(), settings.callback_statuses, settings.callback_delay_s
     )
@@ -175,9 +224,10 @@ def create_app(settings: StandinSettings) -> FastAPI:
     async def create_message(account_sid: str, request: Request) -> dict[str, Any]:
         if settings.latency_ms:
             await asyncio.sleep(settings.latency_ms / 1000)
-        if pending_failures:
-            raise pending_failures.pop(0)
-        record = _new_record(account_sid, await request.form())
+        form = await request.form()
+        to = form.get("To")
+        pending_failures.raise_next("messages", to if isinstance(to, str) else None)
+        record = _new_record(account_sid, form, contents)
         await store.add(record)
         if record.status_callback and settings.callbacks:
             sender.schedule(record)
@@ -223,11 +273,67 @@ def create_app(settings: StandinSettings) -> FastAPI:
             "uri": page_uri(page, token),
         }
 
+    async def authenticate_content(credentials: Annotated[HTTPBasicCredentials | None, Depends(basic)]) -> str:
+        """The Content API's basic auth (no account in its path): the account SID authenticated."""
+        token = settings.auth_token.get_secret_value()
+        if credentials is None or not (
+            secrets.compare_digest(credentials.username, settings.account_sid)
+            and secrets.compare_digest(credentials.password, token)
+        ):
+            raise TwilioError(401, AUTHENTICATE, "Authenticate")
+        return credentials.username
+
+    content_account = Annotated[str, Depends(authenticate_content)]
+
+    @app.post("/v1/Content", status_code=201)
+    async def create_content(account_sid: content_account, request: Request) -> dict[str, Any]:
+        if settings.latency_ms:
+            await asyncio.sleep(settings.latency_ms / 1000)
+        pending_failures.raise_next("content", None)
+        try:
+            payload = await request.json()
+        except ValueError:
+            raise TwilioError(400, INVALID_PARAMETER, "The request body must be JSON") from None
+        record = content_from_request(account_sid, payload)
+        contents.add(record)
+        return content_json(record, str(request.base_url))
+
+    @app.get("/v1/Content/{sid}")
+    async def fetch_content(account_sid: content_account, sid: str, request: Request) -> dict[str, Any]:
+        record = contents.get(sid)
+        if record is None or record.account_sid != account_sid:
+            raise TwilioError(404, NOT_FOUND, f"The requested resource {request.url.path} was not found")
+        return content_json(record, str(request.base_url))
+
+    @app.get("/v1/Content")
+    async def list_content(account_sid: content_account, request: Request) -> dict[str, Any]:
+        query = request.query_params
+        page_size = _int_param(query, "PageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+        page = _int_param(query, "Page", 0, 0, None)
+        records = contents.all(account_sid)
+        shown = records[page * page_size : (page + 1) * page_size]
+        url = f"{str(request.base_url).rstrip('/')}/v1/Content"
+
+        def page_url(number: int) -> str:
+            return f"{url}?{urlencode({'PageSize': page_size, 'Page': number})}"
+
+        has_next = (page + 1) * page_size < len(records)
+        return {
+            "contents": [content_json(record, str(request.base_url)) for record in shown],
+            "meta": {
+                "page": page,
+                "page_size": page_size,
+                "first_page_url": page_url(0),
+                "previous_page_url": page_url(page - 1) if page > 0 else None,
+                "url": page_url(page),
+                "next_page_url": page_url(page + 1) if has_next else None,
+                "key": "contents",
+            },
+        }
+
     @app.post("/_standin/failures", status_code=202)
     async def inject_failures(injection: FailureInjection) -> dict[str, int]:
-        message = injection.message or DEFAULT_MESSAGES.get(injection.code, "Injected failure")
-        pending_failures.extend([TwilioError(injection.status, injection.code, message)] * injection.count)
-        return {"pending": len(pending_failures)}
+        return {"pending": pending_failures.add(injection)}
 
     @app.post("/_standin/history", status_code=201)
     async def record_history(message: HistoricMessage) -> dict[str, Any]:
@@ -243,9 +349,7 @@ def create_app(settings: StandinSettings) -> FastAPI:
     @app.get("/_standin/messages")
     async def recorded_messages(to: str | None = None) -> list[dict[str, Any]]:
         records = await store.select(lambda record: to is None or record.to == to)
-        return [
-            {**message_json(r), "status_callback": r.status_callback, "media_urls": list(r.media_urls)} for r in records
-        ]
+        return [recorded_json(record) for record in records]
 
     @app.delete("/_standin/messages", status_code=204)
     async def clear_messages() -> None:
@@ -258,8 +362,8 @@ def create_app(settings: StandinSettings) -> FastAPI:
     return app
 
 
-def _new_record(account_sid: str, form: FormData) -> MessageRecord:
-    """Validate a create request in Twilio's order and build the queued message."""
+def _new_record(account_sid: str, form: FormData, contents: ContentStore) -> MessageRecord:
+    """Validate a create request in Twilio's order and build the queued message (a Content rendered)."""
 
     def field(name: str) -> str | None:
         value = form.get(name)
@@ -267,6 +371,7 @@ def _new_record(account_sid: str, form: FormData) -> MessageRecord:
 
     to, from_, body = field("To"), field("From"), field("Body")
     service_sid, callback = field("MessagingServiceSid"), field("StatusCallback")
+    content_sid = field("ContentSid")
     media_urls = tuple(url for url in form.getlist("MediaUrl") if isinstance(url, str) and url)
     if to is None:
         raise TwilioError(400, TO_REQUIRED, "A 'To' phone number is required.")
@@ -274,8 +379,13 @@ def _new_record(account_sid: str, form: FormData) -> MessageRecord:
         raise TwilioError(400, INVALID_TO, f"Invalid 'To' Phone Number: {to}")
     if from_ is None and service_sid is None:
         raise TwilioError(400, FROM_REQUIRED, "A 'From' phone number is required.")
-    if body is None and not media_urls:
+    if body is None and not media_urls and content_sid is None:
         raise TwilioError(400, BODY_REQUIRED, "Message body is required.")
+    rendered = render(contents.get(content_sid), content_sid, field("ContentVariables")) if content_sid else None
+    if rendered is not None:
+        body = rendered.body  # a ContentSid wins over a Body
+    if body is not None and twilio_length(body) > BODY_MAX:
+        raise TwilioError(400, BODY_TOO_LONG, "The concatenated message body exceeds the 1600 character limit")
     if callback is not None and not callback.startswith(("http://", "https://")):
         raise TwilioError(400, INVALID_CALLBACK, f"Invalid StatusCallback url: {callback}")
     now = utc_now()
@@ -293,6 +403,10 @@ def _new_record(account_sid: str, form: FormData) -> MessageRecord:
         messaging_service_sid=service_sid,
         media_urls=media_urls,
         status_callback=callback,
+        content_sid=content_sid if rendered is not None else None,
+        content_type=rendered.content_type if rendered is not None else None,
+        choices=rendered.choices if rendered is not None else (),
+        button=rendered.button if rendered is not None else None,
     )
 
 

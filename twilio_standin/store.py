@@ -13,6 +13,15 @@ API_VERSION = "2010-04-01"
 
 
 @dataclass(frozen=True, slots=True)
+class ContentChoice:
+    """A button of a quick reply or an item of a list picker, as sent (variables filled)."""
+
+    id: str
+    title: str
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class MessageRecord:
     """One outbound message, with the fields Twilio keeps for it."""
 
@@ -28,6 +37,12 @@ class MessageRecord:
     messaging_service_sid: str | None = None
     media_urls: tuple[str, ...] = ()
     status_callback: str | None = None
+    content_sid: str | None = None
+    content_type: str | None = None
+    """``twilio/quick-reply``, ``twilio/list-picker`` or ``twilio/text`` when sent with a ContentSid."""
+    choices: tuple[ContentChoice, ...] = ()
+    button: str | None = None
+    """The list picker's button label."""
 
     @property
     def uri(self) -> str:

@@ -16,6 +16,12 @@ Yes and no come from NLU's learned dialogue acts (`Context.answer`), read togeth
 context: a pending confirmation, the options on the table, a flow put aside. All business calls go
 through `deps.business_api` (the `BusinessApi` port); mutating ones carry an `Idempotency-Key`
 derived from the message's event id, so a replayed message never acts twice.
+
+Opting out ("baja", "no me escriban más": NLU's `darse_de_baja`) drops whatever was going on,
+publishes `conversation.opted_out` and confirms once (`opted_out`); nothing unprompted (a payment
+told) goes to the customer while opted out. Their next message the bot answers publishes
+`conversation.opted_in` first: writing again is consent. Every reply to a customer message carries
+its `received_at` (responder's 24-hour window); an unprompted one has None.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ from pydantic import JsonValue
 from contracts import (
     ACTION_COMPLETED,
     CONVERSATION_HANDED_OFF,
+    CONVERSATION_OPTED_IN,
+    CONVERSATION_OPTED_OUT,
     INTENT_DETECTED,
     PAYMENT_CLAIMED,
     PAYMENT_UPDATED,
@@ -38,9 +46,13 @@ from contracts import (
     ActionCompletedPayload,
     ActionOutcome,
     ConversationHandedOff,
+    ConversationOptedIn,
+    ConversationOptedOut,
     HandedOffPayload,
     IntentDetected,
     NluOutcome,
+    OptInPayload,
+    OptOutPayload,
     PaymentClaimed,
     PaymentClaimedPayload,
     PaymentUpdated,
@@ -61,6 +73,7 @@ from contracts.replies import (
     Help,
     LocationReceived,
     MediaReceived,
+    OptedOut,
     OutOfScope,
     PaymentConfirmed,
     PaymentFailed,
@@ -106,6 +119,7 @@ ActionsInput = IntentDetected | PaymentUpdated | StaffActed
 SOURCES: tuple[Topic[ActionsInput], ...] = (INTENT_DETECTED, PAYMENT_UPDATED, STAFF_ACTED)  # type: ignore[assignment]
 """The topics actions consumes, all keyed by conversation and co-partitioned with the dialogue Table."""
 HANDOFF_INTENT = "hablar_con_humano"
+OPT_OUT_INTENT = "darse_de_baja"
 INFO_INTENT = "consultar_info"
 
 
@@ -117,6 +131,8 @@ async def handle(state: DialogueState, event: ActionsInput, deps: ActionsDeps) -
         return await _on_staff(apply(state, event), deps)
     if isinstance(event, PaymentUpdated):
         return _on_payment(apply(state, event), event, deps)
+    if _asks_to_opt_out(event, deps):  # honoured whatever is going on, a person in the conversation included
+        return _on_opt_out(state, event)
     if state.handed_off(event.payload.received_at):  # a person has the conversation: the bot stays silent
         silenced = event.model_dump(mode="json", by_alias=True)
         return apply(state, event).model_copy(update={"silenced": silenced}), []
@@ -160,6 +176,10 @@ async def _on_message(state: DialogueState, event: IntentDetected, deps: Actions
     decision = _keeping_the_waiting_booking(state, decision)
     completed = _completed(event, state, decision, customer=event.payload.customer)
     outputs = [Output(ACTION_COMPLETED, completed)]
+    if state.opted_out:  # they opted out and write again: consent to be written to (applying `completed` ends it)
+        opted_in = ConversationOptedIn.caused_by(event, stage=f"{STAGE}:opt_in", payload=OptInPayload(
+            customer=event.payload.customer, text=event.payload.text))
+        outputs.insert(0, Output(CONVERSATION_OPTED_IN, opted_in))
     if decision.dialogue.handed_off_until is not None:
         outputs.append(Output(CONVERSATION_HANDED_OFF, _handed_off(event, decision)))
     if decision.claim is not None:
@@ -168,6 +188,33 @@ async def _on_message(state: DialogueState, event: IntentDetected, deps: Actions
             purchase_id=decision.claim))
         outputs.append(Output(PAYMENT_CLAIMED, claimed))
     return apply(state, completed), outputs
+
+
+def _asks_to_opt_out(event: IntentDetected, deps: ActionsDeps) -> bool:
+    """NLU is confident the message (or a second request in it) asks for no more messages."""
+    payload = event.payload
+    if payload.outcome is not NluOutcome.CLASSIFIED:
+        return False
+    if payload.intent == OPT_OUT_INTENT and payload.confidence >= deps.confidence_threshold:
+        return True
+    also = payload.also
+    return also is not None and also.name == OPT_OUT_INTENT and also.confidence >= deps.confidence_threshold
+
+
+def _on_opt_out(state: DialogueState, event: IntentDetected) -> tuple[DialogueState, list[Output]]:
+    """"baja", "no me escriban más": everything going on is dropped (a flow, a question, a person's
+    handoff), `conversation.opted_out` is published and the opt-out confirmed once; asked again while
+    opted out, nothing more is said. The bot writes again only when the customer writes first."""
+    already = state.opted_out
+    state = apply(state, event).model_copy(update={"silenced": None})
+    if already:
+        return state, []
+    decision = Decision("opt_out", ActionOutcome.ANSWERED, OptedOut(), DialogueUpdate(), intent=OPT_OUT_INTENT,
+                        drops_interrupted=True)
+    completed = _completed(event, state, decision, customer=event.payload.customer)
+    opted_out = ConversationOptedOut.caused_by(event, stage=f"{STAGE}:opt_out", payload=OptOutPayload(
+        customer=event.payload.customer, source="customer", text=event.payload.text))
+    return apply(state, completed), [Output(ACTION_COMPLETED, completed), Output(CONVERSATION_OPTED_OUT, opted_out)]
 
 
 def _keeping_the_waiting_booking(state: DialogueState, decision: Decision) -> Decision:
@@ -184,10 +231,12 @@ def _completed(cause: IntentDetected | PaymentUpdated, state: DialogueState, dec
                customer: str) -> ActionCompleted:
     user_text = cause.payload.text if isinstance(cause, IntentDetected) else ""
     intent = decision.intent or (cause.payload.intent if isinstance(cause, IntentDetected) else None)
+    received_at = cause.payload.received_at if isinstance(cause, IntentDetected) else None  # None: unprompted
     payload = ActionCompletedPayload(
         customer=customer, business=state.business or "", intent=intent, action=decision.action,
         outcome=decision.outcome, reply=decision.reply, followup=decision.followup, user_text=user_text,
-        form_of_address=state.form_of_address, error=decision.error, dialogue=decision.dialogue,
+        form_of_address=state.form_of_address, error=decision.error, received_at=received_at,
+        dialogue=decision.dialogue,
     )
     return ActionCompleted.caused_by(cause, stage=STAGE, payload=payload)
 
@@ -234,8 +283,12 @@ def _about_the_business(ctx: Context) -> Decision:
 
 def _on_payment(state: DialogueState, event: PaymentUpdated, deps: ActionsDeps) -> tuple[DialogueState, list[Output]]:
     """The business says a purchase was paid (or failed): the customer is told unprompted, and a booking
-    that was waiting for that package is offered again, ready for a yes."""
+    that was waiting for that package is offered again, ready for a yes. A customer who opted out is told
+    nothing: the payment is recorded (a paid one ends the wait of that booking, which nobody offers)."""
     payload = event.payload
+    if state.opted_out:
+        paid = payload.status == "paid"
+        return (state.model_copy(update={"after_payment": None}) if paid else state), []
     if payload.status == "failed":
         decision = Decision("payment_failed", ActionOutcome.FAILED, PaymentFailed(package=payload.package),
                             state.dialogue)

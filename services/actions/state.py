@@ -14,7 +14,9 @@ that caused it):
   `contracts.dialogue.DialogueUpdate`): the active flow, its slots, what the bot waits for, the
   pending confirmation, what it offered, the flow's pending question and the interrupted flow
   replace the previous ones, and the bot's turn is added; a flow that ended (done or dropped)
-  forgets the values carried for it.
+  forgets the values carried for it. An `opted_out` reply (the customer asked for no more
+  messages) records when they asked (`opted_out_at`, the message's `received_at`); any later
+  reply to a message of theirs (one with `received_at`) ends it: writing again is consent.
 
 `apply` is idempotent by event id: an event whose id is among the last `MAX_APPLIED` applied ids
 returns the state unchanged, so a redelivered record (at-least-once, DESIGN.md section 9) never
@@ -93,6 +95,8 @@ class DialogueState(_Frozen):
     silenced: Annotated[dict[str, JsonValue] | None, Field(
         description="The last message the bot kept silent about while a person had the conversation")] = None
     misunderstood: Annotated[int, Field(description="Replies in a row that did not understand the customer")] = 0
+    opted_out_at: Annotated[AwareDatetime | None, Field(
+        description="When the customer asked for no more messages (None: the bot may write to them)")] = None
     business: Annotated[str | None, Field(description="The business's WhatsApp address the customer writes to")] = None
     form_of_address: Annotated[Register, Field(description="How the customer last showed they address us")] = "tu"
     mentioned: Annotated[dict[str, Mention], Field(description="Entity type → the last value said")] = Field(
@@ -121,6 +125,12 @@ class DialogueState(_Frozen):
 
     def has_applied(self, event_id: str) -> bool:
         return event_id in self.applied
+
+    @property
+    def opted_out(self) -> bool:
+        """Whether the customer asked for no more messages and has not written since: nothing unprompted
+        goes to them."""
+        return self.opted_out_at is not None
 
     def handed_off(self, sent_at: datetime) -> bool:
         """Whether a person had the conversation when a message was sent at `sent_at` (the bot stays silent).
@@ -194,6 +204,10 @@ def _after_decision(state: DialogueState, event: ActionCompleted, applied: tuple
         "last_reply": LastReply(cause_id=event.causation_id or "", event=event.model_dump(mode="json", by_alias=True)),
         "misunderstood": state.misunderstood + 1 if missed else 0,
     }
+    if payload.reply.kind == "opted_out":
+        changes["opted_out_at"] = payload.received_at or event.occurred_at
+    elif payload.received_at is not None:
+        changes["opted_out_at"] = None  # they wrote again and were answered: consent
     if payload.dialogue is not None:
         changes.update(dict(payload.dialogue))
         since = payload.dialogue.handed_off_since

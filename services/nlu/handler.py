@@ -12,6 +12,12 @@ value for that type is already resolved (ISO date, HH:MM). Rasa's other entities
 The dialogue act (the yes or no a message is or opens with) is the built-in reading's too, as
 Rasa has no such field: when Rasa's intent is itself `afirmar`/`negar` the act is Rasa's, and a
 built-in act for the whole message is dropped when Rasa reads the message as something else.
+An opt-out keyword as the whole message ("STOP", "baja": `engine/keywords.py`) is answered by the
+built-in rule without asking Rasa.
+
+A tapped quick-reply button or list item whose `ButtonPayload` is a tap id (`contracts/taps.py`) is
+read exactly from the id by `services/nlu/taps.py`, without asking any model: confidence 1.0,
+`source` "button". Any other payload is read from the text like a typed message.
 """
 
 from __future__ import annotations
@@ -48,6 +54,8 @@ from services.nlu.engine import (
     SecondRequestPrediction,
 )
 from services.nlu.engine.acts import ACTS
+from services.nlu.engine.keywords import is_opt_out_keyword
+from services.nlu.taps import TAP_SOURCE, tapped
 
 STAGE = "nlu"
 RASA_MODEL_UNKNOWN = "rasa"
@@ -58,7 +66,7 @@ Source = Literal["builtin", "rasa", "builtin-fallback"]
 
 log = logging.getLogger(__name__)
 
-PARSES = Counter("nlu_parses_total", "Messages parsed, by who answered (builtin, rasa, builtin-fallback)",
+PARSES = Counter("nlu_parses_total", "Messages parsed, by who answered (builtin, rasa, builtin-fallback, button)",
                  ["source"])
 RASA_FAILURES = Counter("nlu_rasa_failures_total",
                         "Failed requests to Rasa, and calls refused by the open circuit, by reason", ["reason"])
@@ -119,7 +127,7 @@ class Parser:
     async def parse(self, text: str, *, reference_time: datetime, message_id: str | None = None) -> Parsed:
         """Rasa's reading when it gives one, else the built-in engine's. Raises `EmptyText`."""
         builtin = self.parse_builtin(text, reference_time=reference_time)  # also refuses empty text
-        if self.rasa is None:
+        if self.rasa is None or is_opt_out_keyword(text):  # "STOP" is the rule's, whoever else reads it
             return builtin
         try:
             answer = await self.rasa.parse(text, message_id=message_id)
@@ -226,8 +234,18 @@ def _also(second: SecondRequestPrediction | None) -> SecondRequest | None:
                                                      start=second.start)
 
 
+def _tapped(event: MessageReceived, engine: NluEngine) -> IntentDetected | None:
+    """The exact reading of a tapped choice (intents limited to those the model knows), else None."""
+    tap = tapped(event, stage=STAGE, intents=engine.classifier.labels)
+    if tap is not None:
+        PARSES.labels(TAP_SOURCE).inc()
+    return tap
+
+
 def detect(engine: NluEngine, event: MessageReceived) -> IntentDetected:
     """The built-in engine's `intent.detected` for `event` (synchronous, no Rasa)."""
+    if (tap := _tapped(event, engine)) is not None:
+        return tap
     text = message_text(event)
     started = time.perf_counter()
     if (skipped := _not_parsed(event, text, engine.model_version)) is not None:
@@ -238,6 +256,8 @@ def detect(engine: NluEngine, event: MessageReceived) -> IntentDetected:
 
 async def understand(parser: Parser, event: MessageReceived) -> IntentDetected:
     """`intent.detected` for `event`, from Rasa when configured and answering, else built-in."""
+    if (tap := _tapped(event, parser.engine)) is not None:
+        return tap
     text = message_text(event)
     started = time.perf_counter()
     if (skipped := _not_parsed(event, text, parser.engine.model_version)) is not None:

@@ -207,6 +207,10 @@ def faq_answer(reply: r.FaqAnswer, business: str) -> str:
     return reply.answer
 
 
+def opted_out(reply: r.OptedOut, business: str) -> str:
+    return "Listo, no te vamos a escribir más. Si algún día quieres volver, nos escribes y seguimos desde aquí."
+
+
 def unknown_question(reply: r.UnknownQuestion, business: str) -> str:
     return ("No tengo esa información y prefiero no adivinar. "
             "¿Quieres que le pase tu pregunta a una persona del equipo?")
@@ -598,6 +602,7 @@ TEMPLATES: dict[str, Renderer] = {
     "location_received": location_received,
     "api_error": api_error,
     "handed_off": handed_off,
+    "opted_out": opted_out,
     "faq_answer": faq_answer,
     "unknown_question": unknown_question,
     "resume_flow": resume_flow,

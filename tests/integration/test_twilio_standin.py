@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import queue
 import socket
 import threading
@@ -270,3 +271,125 @@ def test_history_records_an_earlier_message_that_list_filters_by_day(client: Cli
     assert [m.sid for m in since_yesterday] == [today_sid, old_sid]
     after_it = client.messages.list(to=to, date_sent_after=yesterday + timedelta(seconds=1))
     assert [m.sid for m in after_it] == [today_sid]
+
+
+QUICK_REPLY = {
+    "friendly_name": "confirm_class",
+    "language": "es",
+    "variables": {"1": "Hola"},
+    "types": {"twilio/quick-reply": {"body": "{{1}}", "actions": [
+        {"title": "Sí, confírmala", "id": "act:afirmar"}, {"title": "No", "id": "act:negar"}]}},
+}
+
+
+def create_content(standin: httpx.Client, definition: dict[str, Any]) -> httpx.Response:
+    return standin.post("/v1/Content", json=definition, auth=(ACCOUNT_SID, AUTH_TOKEN))
+
+
+def test_content_is_created_fetched_and_listed(standin: httpx.Client) -> None:
+    created = create_content(standin, QUICK_REPLY)
+
+    assert created.status_code == 201
+    content = created.json()
+    assert content["sid"].startswith("HX") and len(content["sid"]) == 34
+    assert (content["account_sid"], content["types"]) == (ACCOUNT_SID, QUICK_REPLY["types"])
+    fetched = standin.get(f"/v1/Content/{content['sid']}", auth=(ACCOUNT_SID, AUTH_TOKEN))
+    assert fetched.json()["types"] == QUICK_REPLY["types"]
+    listed = standin.get("/v1/Content", auth=(ACCOUNT_SID, AUTH_TOKEN)).json()
+    assert content["sid"] in [c["sid"] for c in listed["contents"]] and listed["meta"]["key"] == "contents"
+    assert standin.post("/v1/Content", json=QUICK_REPLY, auth=(ACCOUNT_SID, "wrong")).json()["code"] == 20003
+
+
+@pytest.mark.parametrize(
+    ("types", "code"),
+    [
+        ({"twilio/quick-reply": {"body": "{{1}}", "actions": [
+            {"title": f"Opción {n}", "id": f"o{n}"} for n in range(4)]}}, 20001),
+        ({"twilio/quick-reply": {"body": "{{1}}", "actions": [{"title": "x" * 21, "id": "long"}]}}, 21658),
+        ({"twilio/quick-reply": {"body": "{{1}}", "actions": [{"title": "😀" * 11, "id": "emoji"}]}}, 21658),
+        ({"twilio/list-picker": {"body": "{{1}}", "button": "Ver", "items": [
+            {"item": "y" * 25, "id": "i", "description": ""}]}}, 21658),
+        ({"twilio/list-picker": {"body": "{{1}}", "button": "Ver", "items": [
+            {"item": f"Hora {n}", "id": f"h{n}", "description": ""} for n in range(11)]}}, 20001),
+        ({"twilio/list-picker": {"body": "{{1}}", "items": [{"item": "a", "id": "a"}]}}, 20001),
+        ({}, 20001),
+    ],
+)
+def test_content_over_whatsapps_limits_is_refused(standin: httpx.Client, types: dict[str, Any], code: int) -> None:
+    refused = create_content(standin, {"language": "es", "types": types})
+
+    assert (refused.status_code, refused.json()["code"]) == (400, code)
+
+
+def test_a_message_with_content_records_the_rendered_body_and_its_buttons(client: Client,
+                                                                          standin: httpx.Client) -> None:
+    sid = create_content(standin, QUICK_REPLY).json()["sid"]
+    to = "whatsapp:+34600000300"
+
+    created = client.messages.create(to=to, from_=SENDER, content_sid=sid,
+                                     content_variables=json.dumps({"1": "¿Confirmo tu clase del martes?"}))
+
+    assert created.body == "¿Confirmo tu clase del martes?"
+    [recorded] = standin.get("/_standin/messages", params={"to": to}).json()
+    assert (recorded["content_sid"], recorded["content_type"]) == (sid, "twilio/quick-reply")
+    assert recorded["actions"] == [{"id": "act:afirmar", "title": "Sí, confírmala"}, {"id": "act:negar", "title": "No"}]
+    defaults = client.messages.create(to=to, from_=SENDER, content_sid=sid)
+    assert defaults.body == "Hola", "a variable not given takes the Content's default"
+
+
+def test_a_list_picker_message_records_its_items_and_button(client: Client, standin: httpx.Client) -> None:
+    items = [{"item": "19:00", "id": "time:19:00", "description": "Reformer"},
+             {"item": "20:00", "id": "time:20:00", "description": "Mat"}]
+    sid = create_content(standin, {"language": "es", "types": {"twilio/list-picker": {
+        "body": "{{1}}", "button": "Ver horarios", "items": items}}}).json()["sid"]
+    to = "whatsapp:+34600000301"
+
+    client.messages.create(to=to, from_=SENDER, content_sid=sid, content_variables='{"1": "¿A qué hora?"}')
+
+    [recorded] = standin.get("/_standin/messages", params={"to": to}).json()
+    assert (recorded["body"], recorded["button"], recorded["items"]) == ("¿A qué hora?", "Ver horarios", items)
+
+
+@pytest.mark.parametrize(("fields", "code"), [
+    ({"content_sid": "HX" + "0" * 32}, 21655),
+    ({"content_sid": "not-a-sid"}, 21655),
+    ({"content_variables": "{not json"}, 21656),
+])
+def test_bad_content_parameters_answer_twilio_errors(client: Client, standin: httpx.Client,
+                                                     fields: dict[str, str], code: int) -> None:
+    sid = create_content(standin, QUICK_REPLY).json()["sid"]
+    with pytest.raises(TwilioRestException) as raised:
+        client.messages.create(**{"to": "whatsapp:+34600000302", "from_": SENDER, "content_sid": sid, **fields})
+
+    assert (raised.value.status, raised.value.code) == (400, code)
+
+
+def test_a_body_over_1600_characters_is_refused_with_21617(client: Client) -> None:
+    to = "whatsapp:+34600000303"
+    assert client.messages.create(to=to, from_=SENDER, body="😀" * 800).sid, "1,600 UTF-16 units fit"
+    for body in ("a" * 1601, "😀" * 801):
+        with pytest.raises(TwilioRestException) as raised:
+            client.messages.create(to=to, from_=SENDER, body=body)
+        assert (raised.value.status, raised.value.code) == (400, 21617)
+
+
+def test_failures_are_injected_per_recipient_and_code(client: Client, standin: httpx.Client) -> None:
+    opted_out, other = "whatsapp:+34600000304", "whatsapp:+34600000305"
+    standin.post("/_standin/failures", json={"to": opted_out, "code": 21610, "count": 2})
+    standin.post("/_standin/failures", json={"to": other, "code": 500})
+
+    assert client.messages.create(to="whatsapp:+34600000306", from_=SENDER, body="x").sid, "other recipients unaffected"
+    answers = []
+    for to in (opted_out, other, opted_out):
+        with pytest.raises(TwilioRestException) as raised:
+            client.messages.create(to=to, from_=SENDER, body="x")
+        answers.append((raised.value.status, raised.value.code))
+    assert answers == [(400, 21610), (500, 20500), (400, 21610)]
+    assert client.messages.create(to=opted_out, from_=SENDER, body="x").sid, "the injected failures are used up"
+
+
+def test_content_api_failures_can_be_injected(standin: httpx.Client) -> None:
+    standin.post("/_standin/failures", json={"api": "content", "code": 20429})
+
+    assert create_content(standin, QUICK_REPLY).status_code == 429
+    assert create_content(standin, QUICK_REPLY).status_code == 201

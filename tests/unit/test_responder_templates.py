@@ -29,7 +29,8 @@ SAMPLES: dict[str, Reply] = {reply.kind: reply for reply in (
     r.AskDate(time="19:00"), r.DateInPast(date=FRIDAY), r.OfferSlots(date=FRIDAY, slots=(SLOT,)),
     r.ConfirmBooking(date=FRIDAY, time="19:00", class_name="Pilates Reformer", package="Pack 10 clases"),
     r.AskChange(date=FRIDAY, time="19:00"), r.Thanks(), r.OutOfScope(),
-    r.HandedOff(response_time="en menos de una hora"), r.PaymentConfirmed(package="Pack 10 clases", valid_until=FRIDAY),
+    r.HandedOff(response_time="en menos de una hora"), r.OptedOut(),
+    r.PaymentConfirmed(package="Pack 10 clases", valid_until=FRIDAY),
     r.PaymentFailed(package="Pack 10 clases"),
     r.FaqAnswer(faq_id="estacionamiento", answer="Sí, hay estacionamiento en la calle."), r.UnknownQuestion(),
     r.NoCredits(date=FRIDAY, time="19:00", packages=(PACKAGE,),
@@ -128,3 +129,11 @@ def test_sessions_are_told_plainly() -> None:
     assert "faltaban menos de 12 horas" in render(kept, business="X")
     returned = r.Cancelled(booking=BOOKING, session_returned=True, package="Pack 10 clases", sessions_left=8)
     assert "Te devolví la sesión a tu Pack 10 clases (te quedan 8)." in render(returned, business="X")
+
+
+def test_the_opt_out_is_confirmed_in_the_customers_register() -> None:
+    assert render(r.OptedOut(), business="X") == ("Listo, no te vamos a escribir más. Si algún día quieres volver, "
+                                                  "nos escribes y seguimos desde aquí.")
+    assert "querés volver, nos escribís" in render(r.OptedOut(), business="X", register="vos")
+    assert render(r.OptedOut(), business="X", register="usted").startswith("Listo, no le vamos a escribir más. "
+                                                                          "Si algún día quiere volver, nos escribe")

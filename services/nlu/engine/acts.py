@@ -81,7 +81,7 @@ def opening_clause(text: str) -> LeadingClause | None:
         head = chars[: boundary.start()]
         if not head.strip(" ¡¿"):
             continue
-        if len(head.split()) > MAX_HEAD_WORDS or not chars[boundary.end():].strip(" ,.;:!?¿¡…\n"):
+        if len(head.split()) > MAX_HEAD_WORDS or not re.sub(r"[\s,.;:!?¿¡…]+", "", chars[boundary.end():]):
             return None
         rest = boundary.end() + len(chars[boundary.end():]) - len(chars[boundary.end():].lstrip())
         _, original_head_end = folded.to_original(0, len(head.rstrip()))

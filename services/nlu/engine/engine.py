@@ -26,6 +26,7 @@ from .classifier import IntentClassifier
 from .entities import PACKAGE_EXTRACTOR, PATTERN_EXTRACTOR, Entity, EntityExtractor
 from .errors import EmptyText, InvalidConfig, NaiveReferenceTime
 from .identifiers import WEAK_NAME_CONFIDENCE
+from .keywords import OPT_OUT_INTENT, is_opt_out_keyword
 from .packages import WEAK_CONFIDENCE, PackageMatcher
 from .training_data import load_training_data
 
@@ -177,6 +178,9 @@ class NluEngine:
             raise EmptyText("nothing to classify: the message has no text")
         if reference_time.tzinfo is None or reference_time.utcoffset() is None:
             raise NaiveReferenceTime(f"reference_time must be timezone-aware, got {reference_time!r}")
+        if is_opt_out_keyword(text):  # "STOP", "baja": a rule, not the model's call (keywords.py)
+            opt_out = IntentPrediction(name=OPT_OUT_INTENT, confidence=1.0)
+            return ParseResult(text=text, intent=opt_out, intent_ranking=(opt_out,), entities=())
         today = reference_time.astimezone(self.config.zone).date()
         whole = self._ranking(text)
         start = self._after_greeting(text, whole)

@@ -28,7 +28,7 @@ async def test_a_replys_delivery_statuses_carry_its_chain(ingress: IngressFactor
             result = await sender.for_chain(chain).send(to="whatsapp:+5215500000150",
                                                         from_="whatsapp:+14155238886", body="¡Hola!")
         finally:
-            sender.close()
+            await sender.aclose()
         assert result.sid is not None
         deadline = asyncio.get_running_loop().time() + 20
         statuses: list[ReplyStatus] = []

@@ -234,6 +234,15 @@ async def test_messages_without_text_never_reach_rasa(
     assert rasa.hits == 0
 
 
+async def test_an_opt_out_keyword_is_the_rules_without_asking_rasa(
+    rasa: RasaStandIn, rasa_client: ClientFactory, engine: NluEngine
+) -> None:
+    parser = Parser(engine, rasa_client())
+    detected = (await understand(parser, message("STOP"))).payload
+    assert (detected.intent, detected.confidence, detected.source) == ("darse_de_baja", 1.0, "builtin")
+    assert rasa.hits == 0
+
+
 async def test_handler_publishes_intent_detected_from_rasa(
     rasa: RasaStandIn, rasa_client: ClientFactory, engine: NluEngine
 ) -> None:

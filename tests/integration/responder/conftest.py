@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
@@ -27,22 +27,24 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
 
 
 @pytest.fixture
-def sender(standin: Standin) -> Iterator[TwilioSender]:
+async def sender(standin: Standin) -> AsyncIterator[TwilioSender]:
     """The responder's sender pointed at the stand-in, as main.py builds it from settings."""
-    yield from standin_sender(standin, status_callback=None)
+    sender = standin_sender(standin, status_callback=None)
+    yield sender
+    await sender.aclose()
 
 
 @pytest.fixture
-def chained_sender(standin: Standin) -> Iterator[TwilioSender]:
+async def chained_sender(standin: Standin) -> AsyncIterator[TwilioSender]:
     """A sender with a status callback URL, as responder runs in the demo."""
-    yield from standin_sender(standin, status_callback=CALLBACK)
+    sender = standin_sender(standin, status_callback=CALLBACK)
+    yield sender
+    await sender.aclose()
 
 
 CALLBACK = "https://bot.example.com/webhooks/twilio/status"
 
 
-def standin_sender(standin: Standin, *, status_callback: str | None) -> Iterator[TwilioSender]:
-    sender = TwilioSender.create(DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, api_base_url=standin.url, attempts=2,
-                                 backoff_s=0.01, status_callback=status_callback)
-    yield sender
-    sender.close()
+def standin_sender(standin: Standin, *, status_callback: str | None) -> TwilioSender:
+    return TwilioSender.create(DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, api_base_url=standin.url, attempts=2,
+                               backoff_s=0.01, status_callback=status_callback)

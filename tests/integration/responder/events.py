@@ -13,7 +13,7 @@ from contracts import (
     MessageReceivedPayload,
     inbound_event_id,
 )
-from contracts.replies import Acknowledged
+from contracts.replies import Acknowledged, Reply
 from runtime.settings import DEMO_ACCOUNT_SID
 
 BUSINESS = "whatsapp:+14155238886"
@@ -37,13 +37,17 @@ def message_received(customer: str, *, received_at: datetime | None = None,
     )
 
 
-def acknowledged(customer: str) -> ActionCompleted:
-    """An `action.completed` whose reply is a fixed text («¡Perfecto! ¿Te ayudo con algo más?»)."""
+def acknowledged(customer: str, *, reply: Reply | None = None, received_at: datetime | None = None,
+                 unprompted: bool = False) -> ActionCompleted:
+    """An `action.completed` answering a message the customer just wrote (`received_at`: now), whose
+    reply is by default a fixed text («¡Perfecto! ¿Te ayudo con algo más?»); `unprompted`: a reply
+    nobody asked for (a payment confirmed), with no inbound time."""
     chain = str(uuid.uuid4())
     return ActionCompleted(
         event_id=str(uuid.uuid4()), type=ActionCompleted.TYPE, occurred_at=datetime.now(UTC),
         conversation_id=customer, correlation_id=chain, causation_id=str(uuid.uuid4()),
         payload=ActionCompletedPayload(customer=customer, business=BUSINESS, intent="afirmar",
                                        action="acknowledge", outcome=ActionOutcome.ANSWERED,
-                                       reply=Acknowledged()),
+                                       reply=reply or Acknowledged(),
+                                       received_at=None if unprompted else received_at or datetime.now(UTC)),
     )

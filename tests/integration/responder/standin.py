@@ -38,18 +38,26 @@ class Standin:
 
 
 @contextlib.asynccontextmanager
-async def running_standin(**overrides: Any) -> AsyncIterator[Standin]:
-    port = free_port()
-    values: dict[str, Any] = {"port": port, "callbacks": False, **overrides}
-    server = http_server(create_app(StandinSettings(**values)), host="127.0.0.1", port=port)
-    server.config.lifespan = "on"  # the stand-in closes its status-callback sender on shutdown
+async def served(app: Any, port: int, *, lifespan: str = "auto") -> AsyncIterator[str]:
+    """`app` served over real HTTP on `port` in the test's event loop; its base URL."""
+    server = http_server(app, host="127.0.0.1", port=port)
+    server.config.lifespan = lifespan
     task = asyncio.create_task(server.serve())
     while not server.started:  # uvicorn only exposes a flag
         if task.done():
             await task
         await asyncio.sleep(0.01)
     try:
-        yield Standin(f"http://127.0.0.1:{port}")
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         await task
+
+
+@contextlib.asynccontextmanager
+async def running_standin(**overrides: Any) -> AsyncIterator[Standin]:
+    port = free_port()
+    values: dict[str, Any] = {"port": port, "callbacks": False, **overrides}
+    # lifespan on: the stand-in closes its status-callback sender on shutdown
+    async with served(create_app(StandinSettings(**values)), port, lifespan="on") as url:
+        yield Standin(url)

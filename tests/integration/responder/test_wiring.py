@@ -53,7 +53,7 @@ async def test_each_reply_names_its_chain_in_the_status_callback(standin: Standi
             assert sent["status_callback"] == f"{CALLBACK}&correlation_id={event.correlation_id}"
     finally:
         await receipts.aclose()
-        sender.close()
+        await sender.aclose()
 
 
 async def test_the_responder_process_sends_a_delayed_receipt(standin: Standin, local_procs: infra.Processes,

@@ -280,3 +280,9 @@ def test_opening_clause_offsets(text: str, head: str, rest: str) -> None:
 @pytest.mark.parametrize("text", ["hola", "hola!", "uno dos tres cuatro cinco, seis"])
 def test_no_opening_clause(text: str) -> None:
     assert opening_clause(text) is None
+
+
+def test_opening_clause_with_only_control_whitespace_after_it_has_no_rest() -> None:
+    """Found by hypothesis: a unit separator (whitespace to str.strip) after the mark is no rest."""
+    assert opening_clause("0.\x1f") is None
+    assert opening_clause("hola,\t\x1f ") is None

@@ -29,6 +29,7 @@ INTENTS = {
     "despedida",
     "ayuda",
     "hablar_con_humano",
+    "darse_de_baja",
     "fuera_de_alcance",
     "afirmar",
     "negar",
