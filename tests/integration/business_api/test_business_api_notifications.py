@@ -145,7 +145,9 @@ async def test_a_refused_connection_is_retried_until_the_orchestrator_listens(
     [got] = receiver.received
     assert json.loads(got.body)["purchase_id"] == purchase["id"]
     [row] = await delivered(db)
-    assert row["attempts"] >= 3 and row["delivered_at"] is not None
+    # At least one refused attempt came before the delivery: the outbox counts an attempt when it
+    # starts it, so the second one may be the one that found the orchestrator listening.
+    assert row["attempts"] >= 2 and row["delivered_at"] is not None
 
 
 async def test_a_purchases_notifications_arrive_in_order(
