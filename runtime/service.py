@@ -59,6 +59,27 @@ async def run_until_stopped(stop: asyncio.Event, *tasks: Awaitable[None]) -> Non
             raise task.exception()  # type: ignore[misc]
 
 
+async def consume_until(stop: asyncio.Event, stage: Stage[Any]) -> None:
+    """Run `stage` until `stop` is set, then let it finish the records in flight and commit them (up to
+    its drain timeout) instead of cancelling it: a clean stop redelivers nothing."""
+    runner = asyncio.ensure_future(stage.run())
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([runner, stopper], return_when=asyncio.FIRST_COMPLETED)
+        if not runner.done():
+            stage.stop()
+            try:
+                await asyncio.wait_for(asyncio.shield(runner), timeout=stage.drain_timeout_s + 5)
+            except TimeoutError:
+                log.warning("%s did not drain within %.0f s; the records in flight will be redelivered",
+                            stage.name, stage.drain_timeout_s + 5)
+        await runner if runner.done() else None
+    finally:
+        for task in (runner, stopper):
+            task.cancel()
+        await asyncio.gather(runner, stopper, return_exceptions=True)
+
+
 async def serve_stage(
     stop: asyncio.Event,
     *,
@@ -88,7 +109,8 @@ async def serve_stage(
     log.info("%s consuming %s, serving http://%s:%d", name, ", ".join(t.name for t in sources),
              settings.http_host, settings.http_port)
     try:
-        await run_until_stopped(stop, stage.run(), server.serve())
+        # Returns when the stage has finished (stopped and drained) or the HTTP server ended.
+        await run_until_stopped(asyncio.Event(), consume_until(stop, stage), server.serve())
     finally:
         stage.stop()
         await consumer.stop()

@@ -11,7 +11,7 @@ from runtime.settings import load_settings
 from runtime.stage import Output
 from services.logger.adapters.jsonl import JsonlWriter
 from services.logger.adapters.postgres import EventStore
-from services.logger.handler import STAGE, LoggerDeps, handle
+from services.logger.handler import STAGE, LoggerDeps, batcher, handle
 from services.logger.settings import LoggerSettings
 
 
@@ -19,14 +19,16 @@ async def serve(stop: asyncio.Event, settings: LoggerSettings) -> None:
     store = await EventStore.connect(settings.database_url, schema=settings.db_schema)
     jsonl = JsonlWriter.open(settings.jsonl_path) if settings.jsonl_path is not None else None
     deps = LoggerDeps(store=store, jsonl=jsonl, console=settings.console)
+    log_batcher = batcher(deps, max_size=settings.batch_size, max_wait_s=settings.batch_wait_ms / 1000)
 
     async def handler(event: Event) -> list[Output]:
-        return await handle(event, deps)
+        return await handle(event, log_batcher)
 
     try:
         await serve_stage(stop, settings=settings, name=STAGE, sources=list(ALL_TOPICS), handler=handler,
                           ready_checks={"postgres": store.ready})
     finally:
+        await log_batcher.close()  # the stage has drained: whatever is left has no one waiting for it
         await store.close()
         if jsonl is not None:
             jsonl.close()

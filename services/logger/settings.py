@@ -16,3 +16,10 @@ class LoggerSettings(ServiceSettings):
     db_schema: str = "orchestrator"
     jsonl_path: Path | None = Field(Path(".run/events.jsonl"), description="Unset to disable the JSONL copy")
     console: bool = True
+    batch_size: int = Field(500, ge=1, le=10_000, description="Events written to PostgreSQL with one statement "
+                            "at most; 1 writes them one by one")
+    batch_wait_ms: float = Field(50.0, ge=0, le=10_000, description="How long the first event of a batch waits "
+                                 "for more before the batch is written anyway")
+    concurrency: int = Field(2000, ge=1, le=10_000, description="Records in flight, each waiting for its batch: "
+                             "batches fill up to LOGGER_BATCH_SIZE only with at least that many (4 batches "
+                             "of 500 are written side by side by default)")

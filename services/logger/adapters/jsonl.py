@@ -1,7 +1,8 @@
-"""The JSONL copy of the event log: one event per line, appended and flushed."""
+"""The JSONL copy of the event log: one event per line, each batch appended with one write and flushed."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
@@ -18,9 +19,11 @@ class JsonlWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         return cls(path.open("a", encoding="utf-8"))
 
-    def write(self, event: Event) -> None:
-        self._file.write(topic_for(event.type).encode(event).decode() + "\n")
-        self._file.flush()
+    def write_many(self, events: Iterable[Event]) -> None:
+        lines = "".join(topic_for(event.type).encode(event).decode() + "\n" for event in events)
+        if lines:
+            self._file.write(lines)
+            self._file.flush()
 
     def close(self) -> None:
         self._file.close()
