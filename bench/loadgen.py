@@ -9,10 +9,11 @@ webhooks; `cpu_seconds` is what a server process spent on them.
 from __future__ import annotations
 
 import asyncio
+import math
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
 import psutil
@@ -25,13 +26,18 @@ WEBHOOK_PATH = "/webhooks/twilio/whatsapp"
 BUSINESS_NUMBER = "whatsapp:+14155238886"
 
 
+def customer_number(n: int) -> str:
+    """The WhatsApp address of the benchmarks' customer number `n`."""
+    return f"whatsapp:+52155{n:08d}"
+
+
 def signed_webhooks(base_url: str, count: int, *, bodies: Sequence[str], senders: int, account_sid: str,
-                    auth_token: str) -> list[Request]:
-    """`count` inbound webhooks (distinct MessageSids, `senders` customers, `bodies` in turn) signed for
-    `base_url`, the URL the server checks signatures against."""
+                    auth_token: str, first_sender: int = 0) -> list[Request]:
+    """`count` inbound webhooks (distinct MessageSids, `senders` customers from `first_sender` on,
+    `bodies` in turn) signed for `base_url`, the URL the server checks signatures against."""
     made = []
     for i in range(count):
-        params = inbound_params(body=bodies[i % len(bodies)], customer=f"whatsapp:+52155{i % senders:08d}",
+        params = inbound_params(body=bodies[i % len(bodies)], customer=customer_number(first_sender + i % senders),
                                 business=BUSINESS_NUMBER, account_sid=account_sid, message_sid=new_message_sid())
         made.append((WEBHOOK_PATH, urlencode(params).encode(), {
             "Content-Type": "application/x-www-form-urlencoded",
@@ -52,6 +58,10 @@ class Result:
     latencies_ms: list[float]
     statuses: dict[int, int]
     server_cpu_ms: float = 0.0
+    started_at: float = 0.0
+    """Wall-clock time (`time.time()`) of the start; open loop: request i was due at `started_at + i / rate`."""
+    by_index: list[float] = field(default_factory=list)
+    """Open loop: each request's latency (ms) by its index, NaN when it got no answer."""
 
     @property
     def rps(self) -> float:
@@ -120,18 +130,26 @@ async def run_open(url: str, make: RequestFactory, *, rate: float, seconds: floa
         pool.put_nowait(await asyncio.open_connection(parts.hostname, parts.port))
     latencies: list[float] = []
     statuses: dict[int, int] = {}
+    total = int(rate * seconds)
+    by_index = [math.nan] * total
 
     async def one(i: int, scheduled: float) -> None:
         reader, writer = await pool.get()
         path, body, headers = make(i)
-        writer.write(_encode(host, path, body, headers))
-        status = await _read_response(reader)
+        try:
+            writer.write(_encode(host, path, body, headers))
+            status = await _read_response(reader)
+        except (ConnectionError, asyncio.IncompleteReadError):  # counted as status 0, on a new connection
+            writer.close()
+            statuses[0] = statuses.get(0, 0) + 1
+            pool.put_nowait(await asyncio.open_connection(parts.hostname, parts.port))
+            return
         latencies.append((time.perf_counter() - scheduled) * 1000)  # includes any wait for a connection
+        by_index[i] = latencies[-1]
         statuses[status] = statuses.get(status, 0) + 1
         pool.put_nowait((reader, writer))
 
-    total = int(rate * seconds)
-    start = time.perf_counter()
+    started_at, start = time.time(), time.perf_counter()
     tasks = []
     for i in range(total):
         scheduled = start + i / rate
@@ -143,7 +161,7 @@ async def run_open(url: str, make: RequestFactory, *, rate: float, seconds: floa
     elapsed = time.perf_counter() - start
     while not pool.empty():
         pool.get_nowait()[1].close()
-    return Result(len(latencies), elapsed, latencies, statuses)
+    return Result(len(latencies), elapsed, latencies, statuses, started_at=started_at, by_index=by_index)
 
 
 def median(values: list[float]) -> float:

@@ -60,6 +60,7 @@ logger = logging.getLogger("business_api")
 PUBLIC_PATHS = frozenset(
     {"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", checkout.WEBHOOK_PATH}
 )
+PROBE_PATHS = frozenset({"/healthz", "/readyz"})
 PUBLIC_PREFIXES = ("/pay/",)  # the payment page is opened by the customer; its token is the credential
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_WEBHOOK_BYTES = 64 * 1024
@@ -92,6 +93,19 @@ class BearerAuth:
             await self.app(scope, receive, send)
             return
         await _error_response(error)(scope, receive, send)
+
+
+class AddedLatency:
+    """ASGI middleware: waits ``latency_ms`` before every API call but the health probes, so that
+    benchmarks see the latency of a remote business system (``BUSINESS_API_LATENCY_MS``)."""
+
+    def __init__(self, app: ASGIApp, latency_ms: float) -> None:
+        self.app, self.seconds = app, latency_ms / 1000
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("path", "") not in PROBE_PATHS:
+            await asyncio.sleep(self.seconds)
+        await self.app(scope, receive, send)
 
 
 def _same(given: bytes, expected: bytes) -> bool:
@@ -200,6 +214,8 @@ def create_app(settings: BusinessApiSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.add_middleware(BearerAuth, token=settings.token.get_secret_value())
+    if settings.latency_ms:
+        app.add_middleware(AddedLatency, latency_ms=settings.latency_ms)
 
     @app.exception_handler(HttpError)
     async def _api_error(_: Request, error: HttpError) -> JSONResponse:

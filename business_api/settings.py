@@ -44,6 +44,12 @@ class BusinessApiSettings(BaseSettings):
     connect_timeout_s: float = Field(5.0, gt=0, description="How long start-up waits for PostgreSQL")
     acquire_timeout_s: float = Field(10.0, gt=0, description="How long a request waits for a pooled connection")
     idempotency_retention_days: int = Field(7, ge=1, description="Idempotency keys older than this are purged")
+    latency_ms: float = Field(
+        0.0,
+        ge=0.0,
+        description="Waited before answering every API call (not /healthz, /readyz), as a remote business system "
+        "would take; for benchmarks",
+    )
 
     # Packages and credits
     booking_requires_package: bool = Field(
