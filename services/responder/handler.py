@@ -33,7 +33,7 @@ from services.responder.adapters.content import (
     body_variables,
 )
 from services.responder.adapters.context import ConversationContext, bot_turn, user_turn
-from services.responder.adapters.ledger import ReplyLedger, claimed_at
+from services.responder.adapters.ledger import FAILED, ReplyLedger, claimed_at
 from services.responder.adapters.reach_store import ReachStore
 from services.responder.adapters.twilio import SendResult, TwilioSender
 from services.responder.interactive import Interactive, interactive_for
@@ -176,8 +176,8 @@ async def send_once(cause: Event, *, to: str, from_: str, body: str, template: s
         key = part_key(sent.event_id, index)
         last = index == len(parts) - 1
         state = await deps.ledger.claim(key)
-        if state == "failed":
-            return []  # reply.failed was already published for this reply
+        if state is not None and state.startswith(FAILED):  # the same reply.failed again (idempotent by id)
+            return [Output(REPLY_FAILED, REPLY_FAILED.decode(state.removeprefix(FAILED).encode()))]
         sid = state.removeprefix("sent:") if state is not None and state.startswith("sent:") else None
         if state is not None and state.startswith("sending:"):
             sid = await deps.sender.find_sent(to=to, from_=from_, body=part, since=claimed_at(state))
@@ -199,10 +199,11 @@ async def send_once(cause: Event, *, to: str, from_: str, body: str, template: s
             outgoing = _Outgoing(part)
             result = await deps.sender.send(to=to, from_=from_, body=part)
         if not (result.ok and result.sid):
-            await deps.ledger.record_failed(key)
+            failed = _failed(cause, to=to, body=body, template=template, result=result, part=index,
+                             parts=len(parts), sids=sids)
+            await deps.ledger.record_failed(key, REPLY_FAILED.encode(failed).decode())
             REPLIES.labels(template, "failed").inc()
-            return [Output(REPLY_FAILED, _failed(cause, to=to, body=body, template=template, result=result,
-                                                 part=index, parts=len(parts), sids=sids))]
+            return [Output(REPLY_FAILED, failed)]
         await deps.ledger.record_sent(key, result.sid, cause.correlation_id)
         sids.append(result.sid)
         attempts += result.attempts

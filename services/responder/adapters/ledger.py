@@ -1,7 +1,8 @@
 """Redis ledger of replies, so that a redelivered `action.completed` never sends twice.
 
 States per reply (keyed by the reply's derived event id): absent → `sending:<unix time>` (claimed
-just before the Twilio call) → `sent:<MessageSid>` (recorded right after). The remaining window
+just before the Twilio call) → `sent:<MessageSid>` (recorded right after), or `failed:<reply.failed
+as JSON>` when Twilio refused it for good or the retries ran out. The remaining window
 is a crash between Twilio accepting the message and the `sent` record: the redelivery then finds
 `sending` and asks Twilio whether a message with the same body went to that number since the
 claim, sending only if none did.
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 
 LEDGER_TTL_S = 7 * 24 * 3600
+FAILED = "failed:"  # + the reply.failed event's JSON
 REPLIED_PREFIX = "responder:replied:"  # a reply of the chain went out (key: correlation id, value: its sid)
 RECEIPT_PREFIX = "responder:receipt:"  # the chain's delayed receipt was claimed (key: correlation id)
 
@@ -41,8 +43,10 @@ class ReplyLedger:
             pipe.set(REPLIED_PREFIX + correlation_id, sid, ex=LEDGER_TTL_S)
             await pipe.execute()
 
-    async def record_failed(self, reply_id: str) -> None:
-        await self._redis.set(self._prefix + reply_id, "failed", ex=LEDGER_TTL_S)
+    async def record_failed(self, reply_id: str, failure: str) -> None:
+        """The reply failed for good; `failure` (the `reply.failed` event, as JSON) is kept so that a
+        redelivery publishes the same event again (a crash may have come before its publish)."""
+        await self._redis.set(self._prefix + reply_id, FAILED + failure, ex=LEDGER_TTL_S)
 
     async def replied(self, correlation_id: str) -> bool:
         """True once a reply of this chain was recorded as sent."""
