@@ -14,10 +14,13 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import psutil
+from aiokafka import AIOKafkaProducer
 
+from contracts import Event, Topic
 from devstack.webhooks import inbound_params, new_message_sid, sign
 
 Request = tuple[str, bytes, dict[str, str]]  # (path, body, headers)
@@ -25,6 +28,8 @@ RequestFactory = Callable[[int], Request]  # i → request
 WEBHOOK_PATH = "/webhooks/twilio/whatsapp"
 BUSINESS_NUMBER = "whatsapp:+14155238886"
 
+
+E = TypeVar("E", bound=Event)
 
 def customer_number(n: int) -> str:
     """The WhatsApp address of the benchmarks' customer number `n`."""
@@ -166,3 +171,16 @@ async def run_open(url: str, make: RequestFactory, *, rate: float, seconds: floa
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+async def prefill(bootstrap: str, topic: Topic[E], events: Sequence[E]) -> None:
+    """Publish `events` to `topic` (keyed by conversation, one record per batch as on Tansu) before a
+    stage starts on them; in rounds of 1,000 so the queued one-record batches do not time out."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_batch_size=16, linger_ms=0)
+    await producer.start()
+    try:
+        for start in range(0, len(events), 1000):
+            await asyncio.gather(*(producer.send_and_wait(topic.name, topic.encode(e), key=topic.key(e))
+                                   for e in events[start:start + 1000]))
+    finally:
+        await producer.stop()

@@ -24,11 +24,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.loadgen import cpu_seconds
+from bench.loadgen import cpu_seconds, prefill
 from contracts import MESSAGE_RECEIVED, MessageReceived, MessageReceivedPayload, inbound_event_id
 from devstack import infra
 from devstack.databases import create_database, drop_database
@@ -51,18 +50,6 @@ def inbound(n: int, conversations: int) -> MessageReceived:
     )
 
 
-async def fill(bootstrap: str, events: list[MessageReceived]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_batch_size=16, linger_ms=0)
-    await producer.start()
-    try:
-        for start in range(0, len(events), 1000):  # bounded, or the one-record batches time out in the queue
-            await asyncio.gather(*(producer.send_and_wait(MESSAGE_RECEIVED.name, MESSAGE_RECEIVED.encode(e),
-                                                          key=MESSAGE_RECEIVED.key(e))
-                                   for e in events[start:start + 1000]))
-    finally:
-        await producer.stop()
-
-
 async def one_run(procs: infra.Processes, *, batch_size: int, events: int, conversations: int,
                   log_dir: Path, extra_env: dict[str, str]) -> tuple[float, float, int]:
     """(events/s, logger CPU ms per event, rows written) for one logger process with `batch_size`, on a
@@ -73,7 +60,7 @@ async def one_run(procs: infra.Processes, *, batch_size: int, events: int, conve
     try:
         bootstrap = infra.start_tansu(procs, port=infra.free_port(), log_dir=log_dir / name)
         await ensure_topics(bootstrap, all_topic_specs())
-        await fill(bootstrap, [inbound(n, conversations) for n in range(events)])
+        await prefill(bootstrap, MESSAGE_RECEIVED, [inbound(n, conversations) for n in range(events)])
         env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "DATABASE_URL": dsn,
                "LOGGER_HTTP_PORT": str(port), "LOGGER_BATCH_SIZE": str(batch_size),
                "LOGGER_JSONL_PATH": str(log_dir / f"{name}.jsonl"), **extra_env}

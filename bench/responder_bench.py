@@ -23,11 +23,11 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.loadgen import cpu_seconds
+from bench.loadgen import cpu_seconds, prefill
 from contracts import (
     ACTION_COMPLETED,
     REPLY_FAILED,
@@ -57,16 +57,6 @@ def reply_event(n: int, run: str) -> ActionCompleted:
             user_text="sí, porfa", received_at=now,
         ),
     )
-
-
-async def fill(bootstrap: str, events: list[ActionCompleted]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_batch_size=16, linger_ms=0)
-    await producer.start()
-    try:
-        await asyncio.gather(*(producer.send_and_wait(ACTION_COMPLETED.name, ACTION_COMPLETED.encode(e),
-                                                      key=ACTION_COMPLETED.key(e)) for e in events))
-    finally:
-        await producer.stop()
 
 
 async def replies_seen(bootstrap: str, chains: set[str], timeout_s: float) -> tuple[list[float], int]:
@@ -124,7 +114,7 @@ async def one_run(procs: infra.Processes, *, bootstrap: str, env: dict[str, str]
         others_before = {name: cpu_seconds(child.pid) for name, child in others.items()}
         cpu_before = sum(cpu_seconds(proc.pid) for proc in started)
         filling = time.monotonic()
-        await fill(bootstrap, events)
+        await prefill(bootstrap, ACTION_COMPLETED, events)
         filled = time.monotonic() - filling
         seen, failed = await watcher
         cpu = sum(cpu_seconds(proc.pid) for proc in started) - cpu_before
