@@ -66,14 +66,13 @@ async def consume_until(stop: asyncio.Event, stage: Stage[Any]) -> None:
     stopper = asyncio.ensure_future(stop.wait())
     try:
         await asyncio.wait([runner, stopper], return_when=asyncio.FIRST_COMPLETED)
-        if not runner.done():
-            stage.stop()
-            try:
-                await asyncio.wait_for(asyncio.shield(runner), timeout=stage.drain_timeout_s + 5)
-            except TimeoutError:
-                log.warning("%s did not drain within %.0f s; the records in flight will be redelivered",
-                            stage.name, stage.drain_timeout_s + 5)
-        await runner if runner.done() else None
+        stage.stop()
+        limit = stage.drain_timeout_s + 5
+        if not (await asyncio.wait([runner], timeout=limit))[0]:
+            log.warning("%s did not drain within %.0f s; the records in flight will be redelivered",
+                        stage.name, limit)
+        elif (error := runner.exception()) is not None:
+            raise error
     finally:
         for task in (runner, stopper):
             task.cancel()

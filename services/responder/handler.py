@@ -37,9 +37,8 @@ from services.responder.adapters.ledger import FAILED, ReplyLedger, claimed_at
 from services.responder.adapters.reach_store import ReachStore
 from services.responder.adapters.twilio import SendResult, TwilioSender
 from services.responder.interactive import Interactive, interactive_for
-from services.responder.reach import OPTED_OUT, Reach, reach
+from services.responder.reach import FREE_FORM, OPTED_OUT, Reach, reach
 from services.responder.split import split_body
-from services.responder.templates import render
 from services.responder.writer import ReplyWriter, Written
 
 log = logging.getLogger(__name__)
@@ -74,13 +73,6 @@ class ResponderDeps:
     """Reply kind → ContentSid of its WhatsApp-approved template, sent outside the 24-hour window."""
 
 
-def write_reply(event: ActionCompleted, business_name: str) -> tuple[str, str]:
-    """The reply text and the kind of reply it writes."""
-    payload = event.payload
-    text = render(payload.reply, business=business_name, followup=payload.followup, register=payload.form_of_address)
-    return text, payload.reply.kind
-
-
 async def handle(event: ActionCompleted, deps: ResponderDeps) -> list[Output]:
     """The reply `event` asks for, written and sent once, if and as the customer may get it."""
     payload = event.payload
@@ -94,7 +86,7 @@ async def handle(event: ActionCompleted, deps: ResponderDeps) -> list[Output]:
     approved = None
     interactive = None
     if decision.how == "template" and decision.content_sid:
-        approved = ApprovedTemplate(decision.content_sid, tuple((decision.variables or {}).values()))
+        approved = ApprovedTemplate(decision.content_sid, decision.variables)
     elif deps.buttons:
         interactive = interactive_for(payload.reply, payload.followup, body, payload.form_of_address)
     outputs = await send_once(event, to=payload.customer, from_=payload.business, body=body, template=template,
@@ -121,7 +113,7 @@ async def handle_staff(event: StaffActed, deps: ResponderDeps) -> list[Output]:
 
 async def _reach(event: Event, reply: Reply | None, received_at: dt.datetime | None, deps: ResponderDeps) -> Reach:
     if deps.reach is None:
-        return Reach("free_form")
+        return FREE_FORM
     last_inbound, opted_out_at = await deps.reach.times(event.conversation_id)
     if received_at is not None and (last_inbound is None or received_at > last_inbound):
         last_inbound = received_at

@@ -33,7 +33,8 @@ ALWAYS_SENT = frozenset({"opted_out"})
 class Reach:
     how: Literal["free_form", "template", "blocked"]
     content_sid: str | None = None
-    variables: Mapping[str, str] | None = None
+    variables: tuple[str, ...] = ()
+    """The approved template's `{{1}}`, `{{2}}`, … in order."""
     error_code: int | None = None
     reason: str = ""
 
@@ -58,11 +59,11 @@ def reach(*, now: dt.datetime, reply: Reply | None, last_inbound: dt.datetime | 
                  reason="not sent: outside the 24-hour window and no approved template for this kind")
 
 
-def template_variables(reply: Reply) -> dict[str, str]:
+def template_variables(reply: Reply) -> tuple[str, ...]:
     """The variables of a kind's approved template ({{1}}, {{2}}…), documented in docs/responder.md."""
     if isinstance(reply, PaymentConfirmed):
         until = f", vigente hasta el {reply.valid_until.strftime('%d/%m/%Y')}" if reply.valid_until else ""
-        return {"1": reply.package, "2": until}
+        return (reply.package, until)
     if isinstance(reply, PaymentFailed):
-        return {"1": reply.package}
-    return {}
+        return (reply.package,)
+    return ()

@@ -48,13 +48,11 @@ def test_outside_the_window_a_payment_confirmed_goes_as_its_approved_template_wi
     decision = decide(reply, inbound_ago=dt.timedelta(days=3))
     assert decision.how == "template"
     assert decision.content_sid == "HX0001"
-    assert decision.variables is not None
-    assert dict(decision.variables) == {"1": "Pack 10 clases", "2": ", vigente hasta el 31/01/2027"}
+    assert decision.variables == ("Pack 10 clases", ", vigente hasta el 31/01/2027")
     without_date = decide(PaymentConfirmed(package="Pack 5"), inbound_ago=None)
-    assert without_date.variables is not None and without_date.variables["2"] == ""
+    assert without_date.variables == ("Pack 5", "")
     failed = decide(PaymentFailed(package="Pack 5"), inbound_ago=None)
-    assert failed.variables is not None
-    assert (failed.content_sid, dict(failed.variables)) == ("HX0002", {"1": "Pack 5"})
+    assert (failed.content_sid, failed.variables) == ("HX0002", ("Pack 5",))
 
 
 def test_inside_the_window_a_payment_confirmed_is_free_form() -> None:

@@ -10,7 +10,8 @@ from redis.asyncio import Redis
 from contracts import derive_event_id
 from services.responder.adapters.ledger import ReplyLedger, claimed_at
 from services.responder.adapters.twilio import TwilioSender
-from services.responder.handler import STAGE, ResponderDeps, handle, write_reply
+from services.responder.handler import STAGE, ResponderDeps, handle
+from services.responder.writer import ReplyWriter
 from tests.integration.responder.events import BUSINESS, acknowledged, new_customer
 from tests.integration.responder.standin import Standin
 
@@ -52,7 +53,7 @@ async def test_a_claimed_but_unrecorded_reply_is_sent_despite_yesterdays_copy(
 ) -> None:
     customer = new_customer()
     event = acknowledged(customer)
-    body, _ = write_reply(event, BUSINESS_NAME)
+    body = ReplyWriter(BUSINESS_NAME).draft(event)
     assert body == FIXED_TEXT
     ledger = ReplyLedger(redis)
     since = claimed_at(await crashed_claim(ledger, derive_event_id(event.event_id, STAGE)))
