@@ -492,14 +492,14 @@ def _walk(value: Any, key: str = "") -> Iterator[tuple[str, Any]]:
 
 def check(text: str, facts: Facts, register: Register, *, max_chars: int = MAX_CHARS) -> Rejection | None:
     """Why `text` must not be sent (the first problem found), or None when it may."""
-    for rule in (_shape, _facts, _claims_made, _required, _register):
-        rejection = rule(text, facts, register, max_chars)
-        if rejection is not None:
-            return rejection
-    return None
+    if (rejection := _shape(text, facts, max_chars)) is not None:
+        return rejection
+    said = mentions(text)  # what the reply states, read once for the facts and the required items
+    return (_facts(said, facts) or _claims_made(text, facts) or _required(said, facts)
+            or _register(text, facts, register))
 
 
-def _shape(text: str, facts: Facts, register: Register, max_chars: int) -> Rejection | None:
+def _shape(text: str, facts: Facts, max_chars: int) -> Rejection | None:
     if not text.strip():
         return Rejection("empty", "no text")
     if _PROMPT_ECHO.search(text):
@@ -513,8 +513,7 @@ def _shape(text: str, facts: Facts, register: Register, max_chars: int) -> Rejec
     return None
 
 
-def _facts(text: str, facts: Facts, register: Register, max_chars: int) -> Rejection | None:
-    said = mentions(text)
+def _facts(said: Mentions, facts: Facts) -> Rejection | None:
     if links := sorted(said.links - facts.links):
         return Rejection("invented_link", f"link {links[0]}")
     if emails := sorted(said.emails - facts.emails):
@@ -555,7 +554,7 @@ def _claims(text: str) -> Iterator[ClaimGroup]:
                 break
 
 
-def _claims_made(text: str, facts: Facts, register: Register, max_chars: int) -> Rejection | None:
+def _claims_made(text: str, facts: Facts) -> Rejection | None:
     for group in _claims(text):
         # "confirmado" words any success the reply has ("tu pago quedó confirmado")
         if group not in facts.claims and not (group == "confirmed" and facts.claims):
@@ -563,8 +562,7 @@ def _claims_made(text: str, facts: Facts, register: Register, max_chars: int) ->
     return None
 
 
-def _required(text: str, facts: Facts, register: Register, max_chars: int) -> Rejection | None:
-    said = mentions(text)
+def _required(said: Mentions, facts: Facts) -> Rejection | None:
     if missing := sorted(facts.required_links - said.links):
         return Rejection("dropped_link", f"payment link {missing[0]} left out")
     if missing_codes := sorted(facts.required_codes - said.codes):
@@ -579,7 +577,7 @@ def _register_words(text: str) -> Iterator[str]:
             yield re.sub(r"\s+", " ", match.group(0))
 
 
-def _register(text: str, facts: Facts, register: Register, max_chars: int) -> Rejection | None:
+def _register(text: str, facts: Facts, register: Register) -> Rejection | None:
     plain = _QUOTED.sub(" ", text.lower())
     for marker in _WRONG[register]:
         for match in _MARKERS[marker].finditer(plain):
