@@ -26,7 +26,6 @@ from contracts import (
 from contracts.replies import Reply
 from runtime.stage import Output
 from services.responder.adapters.content import (
-    CONTENT_BODY_MAX,
     ApprovedTemplate,
     ContentError,
     ContentRegistry,
@@ -36,7 +35,7 @@ from services.responder.adapters.context import ConversationContext, bot_turn, u
 from services.responder.adapters.ledger import FAILED, ReplyLedger, claimed_at
 from services.responder.adapters.reach_store import ReachStore
 from services.responder.adapters.twilio import SendResult, TwilioSender
-from services.responder.interactive import Interactive, interactive_for
+from services.responder.interactive import BODY_MAX, Interactive, interactive_for
 from services.responder.reach import FREE_FORM, OPTED_OUT, Reach, reach
 from services.responder.split import split_body
 from services.responder.writer import ReplyWriter, Written
@@ -158,7 +157,7 @@ async def send_once(cause: Event, *, to: str, from_: str, body: str, template: s
     sent = ReplySent.caused_by(cause, stage=STAGE, payload=ReplySentPayload(
         to=to, from_=from_, body=body, message_sid="pending", template=template,
     ).model_copy(update=how_written(written)))
-    last_limit = CONTENT_BODY_MAX if interactive is not None else None
+    last_limit = BODY_MAX if interactive is not None else None
     parts = [body] if approved is not None else split_body(body, last_limit=last_limit)
     sids: list[str] = []
     attempts = 0

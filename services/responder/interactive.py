@@ -22,6 +22,7 @@ from contracts.replies import Register, Reply
 from contracts.taps import Tap, encode_tap
 from services.responder.register import in_register
 from services.responder.spanish import MONTHS, WEEKDAYS, count_label, money_label
+from services.responder.split import twilio_length
 
 QUICK_REPLY_MAX = 3
 QUICK_REPLY_TITLE_MAX = 20
@@ -115,7 +116,7 @@ def interactive_for(reply: Reply, followup: Reply | None, body: str, register: R
     them all). Anything else, a body over `BODY_MAX`, or a value that cannot be an id gives None.
     """
     question = reply if followup is None else followup
-    if not body.strip() or len(body) > BODY_MAX:
+    if not body.strip() or twilio_length(body) > BODY_MAX:
         return None
     try:
         offer = _offer(question, register)
@@ -252,20 +253,24 @@ def _arranged(choices: Sequence[Choice], body: str, button: str, *, always_list:
 
 
 def fit(text: str, limit: int) -> str:
-    """`text` in at most `limit` characters: cut after a whole word (never on "de", "y"…) with "…", or
-    mid-word only when its first word alone is too long."""
+    """`text` in at most `limit` characters as Twilio counts them (`twilio_length`): cut after a whole
+    word (never on "de", "y"…) with "…", or mid-word only when its first word alone is too long."""
     text = " ".join(text.split())
-    if len(text) <= limit:
+    if twilio_length(text) <= limit:
         return text
+    room = limit - len(_ELLIPSIS)
     kept: list[str] = []
     for word in text.split(" "):
-        if len(" ".join([*kept, word])) > limit - len(_ELLIPSIS):
+        if twilio_length(" ".join([*kept, word])) > room:
             break
         kept.append(word)
     while kept and kept[-1].lower().strip(",;:.") in _DANGLING:
         kept.pop()
     if not kept:
-        return text[: limit - len(_ELLIPSIS)].rstrip() + _ELLIPSIS
+        cut = text[:room]
+        while twilio_length(cut) > room:  # an emoji counts 2
+            cut = cut[:-1]
+        return cut.rstrip() + _ELLIPSIS
     return " ".join(kept).rstrip(",;:.·-") + _ELLIPSIS
 
 

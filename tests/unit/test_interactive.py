@@ -22,6 +22,7 @@ from services.responder.interactive import (
     interactive_for,
     unique_titles,
 )
+from services.responder.split import twilio_length
 from services.responder.templates import render
 
 REGISTERS: tuple[Register, ...] = ("tu", "vos", "usted")
@@ -285,3 +286,11 @@ def test_fit_trims_after_a_whole_word_never_on_a_dangling_one(text: str, limit: 
 def test_unique_titles_number_the_repeats_within_the_limit() -> None:
     assert unique_titles(["19:00", "19:00", "07:00", "19:00"], 20) == ["19:00", "19:00 (2)", "07:00", "19:00 (3)"]
     assert all(len(t) <= 20 for t in unique_titles(["Mensualidad ilimitada"] * 2, 20))
+
+
+def test_titles_are_fitted_as_twilio_counts_them_an_emoji_being_two() -> None:
+    """The Content API counts UTF-16 units: a title of 19 letters and an emoji is 21, over 20."""
+    title = fit("Reservar la clase 🧘 ahora", QUICK_REPLY_TITLE_MAX)
+    assert twilio_length(title) <= QUICK_REPLY_TITLE_MAX
+    assert title.endswith("…")
+    assert fit("🧘" * 30, QUICK_REPLY_TITLE_MAX) == "🧘" * 9 + "…"

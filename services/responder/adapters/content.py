@@ -44,8 +44,6 @@ from services.responder.split import twilio_length
 log = logging.getLogger(__name__)
 
 CONTENT_BASE_URL = "https://content.twilio.com"
-CONTENT_BODY_MAX = 1024
-"""The body of a quick reply or a list picker, in `twilio_length` units."""
 CHOICE_ID_MAX = 200
 LIST_BUTTON_MAX = 20
 BODY_VARIABLE = "1"
