@@ -113,12 +113,14 @@ class Api:
         return list(response.json()["packages"])
 
     async def free_future_slot(self) -> dict[str, Any]:
-        """An empty slot starting tomorrow or later, so that it cannot start during the test."""
+        """An empty slot from the day after tomorrow on: it cannot start during the test, and it is more
+        than the cancellation window (12 h) away at any time of day (tomorrow's first class is not, in
+        the evening)."""
         response = await self.http.get("/schedule-slots", params={"days": 7})
         assert response.status_code == 200, response.text
-        tomorrow = (dt.datetime.now(dt.UTC).astimezone(self.server.settings.zone) + dt.timedelta(days=1)).date()
+        first_day = (dt.datetime.now(dt.UTC).astimezone(self.server.settings.zone) + dt.timedelta(days=2)).date()
         for slot in response.json()["slots"]:
-            if dt.date.fromisoformat(slot["date"]) >= tomorrow and slot["booked"] == 0:
+            if dt.date.fromisoformat(slot["date"]) >= first_day and slot["booked"] == 0:
                 return dict(slot)
         raise AssertionError("no empty slot in the coming week: the seed did not create the schedule")
 
