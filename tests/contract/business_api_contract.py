@@ -79,8 +79,9 @@ class Studio(Protocol):
         ...
 
     async def slot_with_room(self) -> dict[str, Any]:
-        """A class from tomorrow on (so it cannot start during the test) that nobody booked, as
-        `list_slots` shows it. Each call gives another one while unbooked ones are left."""
+        """A class from the day after tomorrow on (so it cannot start during the test and stays beyond
+        the cancellation window whatever the hour) that nobody booked, as `list_slots` shows it.
+        Each call gives another one while unbooked ones are left."""
         ...
 
     async def fill(self, slot: Mapping[str, Any]) -> None:

@@ -34,9 +34,9 @@ class FakeStudioUnderTest:
         return f"whatsapp:+52155{90000000 + next(self._customers)}"
 
     async def slot_with_room(self) -> dict[str, Any]:
-        tomorrow = (self.today() + dt.timedelta(days=1)).isoformat()
+        after_tomorrow = (self.today() + dt.timedelta(days=2)).isoformat()
         slot = next(s for s in self.fake.slots
-                    if s["date"] >= tomorrow and s["booked"] == 0 and s["id"] not in self._given)
+                    if s["date"] >= after_tomorrow and s["booked"] == 0 and s["id"] not in self._given)
         self._given.add(slot["id"])
         listed = await self.fake.call(Operation.LIST_SLOTS, {"date": slot["date"]})
         return next(dict(s) for s in listed if s["id"] == slot["id"])

@@ -43,9 +43,9 @@ class ReferenceApiUnderTest:
         return f"whatsapp:+52155{90000000 + next(self._customers)}"
 
     async def slot_with_room(self) -> dict[str, Any]:
-        tomorrow = self.today() + dt.timedelta(days=1)
+        after_tomorrow = self.today() + dt.timedelta(days=2)
         for slot in await self.api.call(Operation.LIST_SLOTS, {"days": 14}):
-            if dt.date.fromisoformat(slot["date"]) >= tomorrow and slot["booked"] == 0 \
+            if dt.date.fromisoformat(slot["date"]) >= after_tomorrow and slot["booked"] == 0 \
                     and slot["id"] not in self._given:
                 self._given.add(slot["id"])
                 return dict(slot)

@@ -88,14 +88,17 @@ FindSlot = Callable[..., Awaitable[dict[str, Any]]]
 
 @pytest.fixture
 def find_slot(http: httpx.AsyncClient) -> FindSlot:
-    """A class from tomorrow on matching `predicate`, so that it cannot start during the test."""
+    """A class `days_ahead` days from today on matching `predicate`: by default from the day after
+    tomorrow, so that it cannot start during the test and stays beyond the cancellation window
+    whatever the hour."""
 
-    async def _find(predicate: Callable[[dict[str, Any]], bool] = lambda slot: slot["booked"] == 0) -> dict[str, Any]:
+    async def _find(predicate: Callable[[dict[str, Any]], bool] = lambda slot: slot["booked"] == 0,
+                    days_ahead: int = 2) -> dict[str, Any]:
         response = await http.get("/schedule-slots", params={"days": 14})
         assert response.status_code == 200, response.text
-        tomorrow = (dt.datetime.now(ZONE) + dt.timedelta(days=1)).date()
+        first_day = (dt.datetime.now(ZONE) + dt.timedelta(days=days_ahead)).date()
         for slot in response.json()["slots"]:
-            if dt.date.fromisoformat(slot["date"]) >= tomorrow and predicate(slot):
+            if dt.date.fromisoformat(slot["date"]) >= first_day and predicate(slot):
                 return dict(slot)
         raise AssertionError("no such class in the coming two weeks: the seed did not create the schedule")
 
