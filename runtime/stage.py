@@ -92,15 +92,16 @@ class RecordProcessor(Generic[E]):
         self.backoff_max_s = backoff_max_s
         self._tracer = trace.get_tracer(f"orchestrator.{name}")
 
-    async def process(self, record: RecordLike) -> bool:
-        """True when the handler succeeded and its outputs were acknowledged; False when dead-lettered."""
+    async def process(self, record: RecordLike) -> E | None:
+        """The decoded event when the handler succeeded and its outputs were acknowledged; None when
+        the record was dead-lettered."""
         EVENTS_CONSUMED.labels(self.name, record.topic).inc()
         started = time.perf_counter()
         try:
             event = self.sources[record.topic].decode(record.value or b"")
         except ValueError as exc:
             await self._dead_letter(record, exc, reason="undecodable", attempts=0)
-            return False
+            return None
         token = correlation_id.set(event.correlation_id)
         try:
             with self._tracer.start_as_current_span(
@@ -109,7 +110,7 @@ class RecordProcessor(Generic[E]):
                 attributes={"messaging.system": "kafka", "messaging.destination.name": record.topic,
                             "event.id": event.event_id, "correlation.id": event.correlation_id},
             ):
-                return await self._handle_with_retries(record, event)
+                return event if await self._handle_with_retries(record, event) else None
         finally:
             correlation_id.reset(token)
             STAGE_SECONDS.labels(self.name).observe(time.perf_counter() - started)
@@ -157,6 +158,70 @@ class RecordProcessor(Generic[E]):
                                          headers=headers)
 
 
+K = TypeVar("K")
+R = TypeVar("R")
+
+
+class Lanes(Generic[K, R]):
+    """Items of one key processed one after another, items of different keys side by side.
+
+    Each key with work gets a lane: a task that processes its queued items in order and ends when
+    the queue is empty. The caller bounds `in_flight` (submitted, not yet finished) by waiting for
+    `room` before it submits. `process` must handle its own errors: one escaping it ends the lane
+    and is passed to `on_failure` (the consuming stage stops, so that the record is redelivered).
+    """
+
+    def __init__(self, process: Callable[[R], Awaitable[None]], *, on_failure: Callable[[BaseException], None]) -> None:
+        self._process = process
+        self._on_failure = on_failure
+        self._queues: dict[K, collections.deque[R]] = {}
+        self._workers: set[asyncio.Task[None]] = set()
+        self.in_flight = 0
+        self.room = asyncio.Event()
+        """Set each time an item finishes; clear it before waiting on it."""
+
+    def submit(self, key: K, item: R) -> None:
+        self.in_flight += 1
+        queue = self._queues.get(key)
+        if queue is not None:
+            queue.append(item)
+            return
+        self._queues[key] = collections.deque([item])
+        worker = asyncio.create_task(self._run(key))
+        self._workers.add(worker)
+        worker.add_done_callback(self._worker_done)
+
+    async def wait_for_room(self, limit: int, *, timeout_s: float | None = None) -> bool:
+        """Wait until fewer than `limit` items are in flight (at most `timeout_s`); whether they are."""
+        while self.in_flight >= limit:
+            self.room.clear()
+            try:
+                await asyncio.wait_for(self.room.wait(), timeout=timeout_s)
+            except TimeoutError:
+                return self.in_flight < limit
+        return True
+
+    async def close(self) -> None:
+        """Cancel the lanes (their items are not finished) and wait for them to end."""
+        for worker in list(self._workers):
+            worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+
+    async def _run(self, key: K) -> None:
+        queue = self._queues[key]
+        while queue:
+            await self._process(queue[0])
+            queue.popleft()
+            self.in_flight -= 1
+            self.room.set()
+        del self._queues[key]  # no await since the last check: nothing was queued in between
+
+    def _worker_done(self, worker: asyncio.Task[None]) -> None:
+        self._workers.discard(worker)
+        if not worker.cancelled() and worker.exception() is not None:
+            self._on_failure(worker.exception())  # type: ignore[arg-type]
+
+
 class Stage(Generic[E]):
     """The aiokafka consumer loop around a `RecordProcessor`: each conversation's records in order,
     conversations side by side up to `concurrency` records in flight, offsets committed as far as
@@ -180,10 +245,8 @@ class Stage(Generic[E]):
         self.last_poll = time.monotonic()
         self._stopping = asyncio.Event()
         self._progress: dict[TopicPartition, _Progress] = {}
-        self._queues: dict[tuple[TopicPartition, bytes | None], collections.deque[RecordLike]] = {}
-        self._workers: set[asyncio.Task[None]] = set()
-        self._in_flight = 0
-        self._room = asyncio.Event()
+        self._lanes: Lanes[tuple[TopicPartition, bytes | None], tuple[TopicPartition, RecordLike]] = Lanes(
+            self._process, on_failure=self._failed)
         self._settled = asyncio.Event()
 
     def alive(self, *, stall_after_s: float = 60.0) -> bool:
@@ -201,58 +264,31 @@ class Stage(Generic[E]):
     async def run(self) -> None:
         try:
             while not self._stopping.is_set():
-                if self._in_flight >= self.concurrency:
-                    self._room.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._room.wait(), timeout=0.5)
+                if not await self._lanes.wait_for_room(self.concurrency, timeout_s=0.5):
                     await self._commit()
                     continue
                 self.last_poll = time.monotonic()
-                batches = await self.consumer.getmany(timeout_ms=100 if self._in_flight else 500,
-                                                      max_records=min(500, self.concurrency - self._in_flight))
+                in_flight = self._lanes.in_flight
+                batches = await self.consumer.getmany(timeout_ms=100 if in_flight else 500,
+                                                      max_records=min(500, self.concurrency - in_flight))
                 for tp, records in batches.items():
                     for record in records:
-                        self._start(tp, record)
+                        self._progress.setdefault(tp, _Progress()).started(record.offset)
+                        self._lanes.submit((tp, record.key), (tp, record))
                 await self._commit()
             await self.drain(list(self._progress))  # stopped: finish what is in flight, commit it
         finally:
-            for worker in list(self._workers):
-                worker.cancel()
-            await asyncio.gather(*self._workers, return_exceptions=True)
+            await self._lanes.close()
 
-    def _start(self, tp: TopicPartition, record: RecordLike) -> None:
-        self._progress.setdefault(tp, _Progress()).started(record.offset)
-        self._in_flight += 1
-        key = (tp, record.key)
-        queue = self._queues.get(key)
-        if queue is not None:
-            queue.append(record)
-            return
-        self._queues[key] = collections.deque([record])
-        worker = asyncio.create_task(self._drain(key))
-        self._workers.add(worker)
-        worker.add_done_callback(self._worker_done)
+    async def _process(self, item: tuple[TopicPartition, RecordLike]) -> None:
+        tp, record = item
+        await self.processor.process(record)
+        self._progress[tp].done(record.offset)
+        self._settled.set()
 
-    async def _drain(self, key: tuple[TopicPartition, bytes | None]) -> None:
-        """Process one conversation's queued records in order, until its queue is empty."""
-        tp, _ = key
-        queue = self._queues[key]
-        while queue:
-            record = queue[0]
-            await self.processor.process(record)
-            queue.popleft()
-            self._progress[tp].done(record.offset)
-            self._in_flight -= 1
-            self._room.set()
-            self._settled.set()
-        del self._queues[key]  # no await since the last check: nothing was queued in between
-
-    def _worker_done(self, worker: asyncio.Task[None]) -> None:
-        self._workers.discard(worker)
-        if not worker.cancelled() and worker.exception() is not None:
-            log.error("%s: a record's processing failed outside the error policy: %s", self.name,
-                      worker.exception())
-            self.stop()  # the service exits and restarts; the record is redelivered
+    def _failed(self, exc: BaseException) -> None:
+        log.error("%s: a record's processing failed outside the error policy: %s", self.name, exc)
+        self.stop()  # the service exits and restarts; the record is redelivered
 
     async def _commit(self, partitions: Iterable[TopicPartition] | None = None) -> None:
         assigned = self.consumer.assignment()

@@ -18,7 +18,7 @@ import pytest
 
 from devstack import infra
 from devstack.databases import create_database, drop_database
-from runtime.kafka import ensure_topics
+from runtime.kafka import all_topic_specs, ensure_topics
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -45,6 +45,19 @@ def kafka_bootstrap(processes: infra.Processes, run_dir: Path) -> str:
     if configured:
         return configured
     return infra.start_tansu(processes, port=infra.free_port(), log_dir=run_dir)
+
+
+@pytest.fixture
+async def own_broker(tmp_path: Path) -> AsyncIterator[str]:
+    """A broker of the test's own with every topic, for a service that consumes under its fixed group
+    (its consumers never see what other tests published, nor race them for a record)."""
+    procs = infra.Processes()
+    try:
+        bootstrap = infra.start_tansu(procs, port=infra.free_port(), log_dir=tmp_path)
+        await ensure_topics(bootstrap, all_topic_specs())
+        yield bootstrap
+    finally:
+        procs.stop_all()
 
 
 @pytest.fixture(scope="session")

@@ -4,9 +4,16 @@ The Table's changelog lives in Kafka (`actions-dialogue-changelog`, co-partition
 `intent.detected`), so a restarted or rescaled worker recovers every conversation from Kafka
 alone. Per record the agent: reads the conversation's state, calls the pure-ish `handle`,
 publishes `action.completed` and waits for the broker's acknowledgement, and only then writes
-the new state. A crash between the two replays the record: the business call carries an
-idempotency key derived from the event id and the output has a derived id, so nothing is done
-twice; a state that already applied the event skips it.
+the new state and acknowledges the record to faust. A crash between the two replays the record:
+the business call carries an idempotency key derived from the event id and the output has a
+derived id, so nothing is done twice; a state that already applied the event skips it.
+
+Conversations are processed side by side (`ACTIONS_CONCURRENCY` records in flight, in
+`runtime.stage.Lanes`), each conversation's records strictly in order. The stream does not
+acknowledge records itself: each is acknowledged when it is done, and faust commits a
+partition's offset only up to the first record not yet acknowledged, so a commit never covers a
+record whose effects and outputs are not done. On a rebalance faust waits for every record in
+flight to be acknowledged before it gives a partition away.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from contracts import INTENT_DETECTED
 from contracts.topics import DIALOGUE_CHANGELOG
 from runtime.kafka import KAFKA_MAX_BATCH_BYTES, TANSU_MAX_BATCH_BYTES, Publisher
 from runtime.ops import http_server, ops_app
-from runtime.stage import Output, RecordProcessor, record_lag
+from runtime.stage import Lanes, Output, RecordProcessor, record_lag
 from services.actions.handler import SOURCES, STAGE, ActionsDeps, ActionsInput, handle
 from services.actions.settings import ActionsSettings
 from services.actions.state import DialogueState, load_state
@@ -78,10 +85,10 @@ class DialogueWorker:
         self.processor: RecordProcessor[ActionsInput] | None = None
         self.publisher = publisher
         self.crashed = False
-        self.busy_since: float | None = None  # monotonic time the record in the handler started
         self.last_progress = time.monotonic()
         self.work_waiting = False
-        self._pending: dict[str, DialogueState] = {}
+        self.in_handler: dict[int, float] = {}  # id of each record in the handler → monotonic time it started
+        self._pending: dict[str, DialogueState] = {}  # conversation → state its record in flight leads to
         self._positions: dict[Any, int] = {}  # partition → offset after the last record processed
         self.source = app.topic(*(topic.name for topic in SOURCES), key_type=bytes, value_type=bytes,
                                 key_serializer="raw", value_serializer="raw")
@@ -142,28 +149,60 @@ class DialogueWorker:
             return DialogueState.empty(conversation_id)
         return load_state(stored)
 
+    @property
+    def busy_since(self) -> float | None:
+        """Monotonic time the longest-running record in the handler started; None when none is."""
+        return min(self.in_handler.values(), default=None)
+
     async def handle(self, event: ActionsInput) -> list[Output]:
         new_state, outputs = await handle(self.state_of(event.conversation_id), event, self.deps)
-        self._pending[event.event_id] = new_state
+        self._pending[event.conversation_id] = new_state  # one record per conversation is in flight
         return outputs
 
     async def run(self, stream: StreamT[bytes]) -> None:
         await self.ready.wait()
-        assert self.processor is not None
+        records: StreamT[bytes] = stream.noack()  # type: ignore[attr-defined]  # faust.Stream has it, StreamT lacks it
+        lanes: Lanes[tuple[Any, bytes | None], EventT[bytes]] = Lanes(
+            lambda event: self._process(records, event), on_failure=self._failed)
         try:
             event: EventT[bytes]
-            async for event in stream.events():
-                self.busy_since = time.monotonic()
-                self._pending.clear()
-                if await self.processor.process(event.message):
-                    for new_state in self._pending.values():
-                        self.table[new_state.conversation_id] = new_state.model_dump(mode="json")
-                self._positions[event.message.tp] = event.message.offset + 1
-                self.busy_since = None
-                self.last_progress = time.monotonic()
+            async for event in records.events():
+                await lanes.wait_for_room(self.settings.concurrency)
+                if self.crashed:
+                    raise RuntimeError("a record's processing failed outside the error policy")
+                lanes.submit((event.message.tp, event.message.key), event)
         except BaseException:
             self.crashed = True
             raise
+        finally:
+            await lanes.close()
+
+    async def _process(self, records: StreamT[bytes], event: EventT[bytes]) -> None:
+        """One record: handle and publish, then write the state it leads to and acknowledge it."""
+        assert self.processor is not None
+        message = event.message
+        self.in_handler[id(event)] = time.monotonic()
+        try:
+            done = await self.processor.process(message)
+            if done is not None and (new_state := self._pending.pop(done.conversation_id, None)) is not None:
+                self._store(message.partition, new_state)
+        finally:
+            del self.in_handler[id(event)]
+        await records.ack(event)
+        self._positions[message.tp] = max(self._positions.get(message.tp, 0), message.offset + 1)
+        self.last_progress = time.monotonic()
+
+    def _store(self, partition: int, state: DialogueState) -> None:
+        """Write the conversation's state and its changelog record to `partition`: the source
+        record's, as faust does for a write made inside the stream (the changelog is co-partitioned
+        with the sources), named here because the write happens in the record's lane task."""
+        value = state.model_dump(mode="json")
+        self.table.send_changelog(partition, state.conversation_id, value)
+        self.table.data[state.conversation_id] = value
+
+    def _failed(self, exc: BaseException) -> None:
+        log.error("actions: a record's processing failed outside the error policy: %s", exc)
+        self.crashed = True  # liveness fails and the agent stops at its next record
 
 
 def create_worker(settings: ActionsSettings, deps: ActionsDeps, *,

@@ -8,31 +8,18 @@ import json
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
-import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from contracts import MESSAGE_RECEIVED
 from devstack import infra
-from runtime.kafka import all_topic_specs, ensure_topics, read_to_end
+from runtime.kafka import read_to_end
 from tests.integration.logger.events import message
 
 EVENTS = 3000
-
-
-@pytest.fixture
-async def own_broker(tmp_path: Path) -> AsyncIterator[str]:
-    """A broker of its own: the logger consumes every topic under its fixed group `logger`."""
-    procs = infra.Processes()
-    try:
-        bootstrap = infra.start_tansu(procs, port=infra.free_port(), log_dir=tmp_path)
-        await ensure_topics(bootstrap, all_topic_specs())
-        yield bootstrap
-    finally:
-        procs.stop_all()
 
 
 async def test_a_killed_logger_commits_only_what_is_durable_and_loses_nothing(

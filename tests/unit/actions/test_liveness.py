@@ -14,10 +14,10 @@ def test_liveness_reflects_that_the_agent_consumes() -> None:
     now = worker.last_progress
     assert worker.alive(now=now + 10 * STALL_AFTER_S), "idle with nothing to consume is alive"
 
-    worker.busy_since = now
+    worker.in_handler[1] = now
     assert worker.alive(now=now + STALL_AFTER_S / 2)
     assert not worker.alive(now=now + STALL_AFTER_S + 1), "one record stuck in the handler"
-    worker.busy_since = None
+    worker.in_handler.clear()
 
     worker.work_waiting = True
     assert worker.alive(now=now + STALL_AFTER_S / 2)
