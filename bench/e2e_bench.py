@@ -24,7 +24,7 @@ the baseline by its webhook's answer (it sends the reply first); both are checke
 stand-in's record to the second.
 
     .venv/bin/python bench/e2e_bench.py [--profile zero realistic] [--rates 10 20 40 60 80 100 120 150]
-                                        [--seconds 6] [--only ours|seed]
+                                        [--seconds 6] [--only ours|seed] [--json e2e.json]
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ import argparse
 import asyncio
 import contextlib
 import functools
+import json
 import math
 import sys
 import tempfile
@@ -323,12 +324,25 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=256,
                         help="Load generator's connections (a webhook waiting for one counts that wait)")
     parser.add_argument("--only", choices=["ours", "seed"], help="Measure one side only")
+    parser.add_argument("--json", help="Also write the steps' figures to this file (for bench/plots.py)")
     args = parser.parse_args()
     started = time.monotonic()
+    figures = {}
     for name in args.profile:
-        run_profile(name, args)
+        ours, seed = run_profile(name, args)
+        figures[name] = {run.name: [step_figures(s) for s in run.steps] for run in (ours, seed) if run is not None}
     print(f"\n(whole run {time.monotonic() - started:.0f} s)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=1) + "\n")
     return 0
+
+
+def step_figures(step: Step) -> dict[str, float]:
+    return {"rate": step.rate, "sent": step.sent, "replies": step.replies,
+            "ack_p50_ms": step.ack.pct(50), "ack_p99_ms": step.ack.pct(99),
+            "reply_p50_ms": pct(step.reply_ms, 50), "reply_p95_ms": pct(step.reply_ms, 95),
+            "reply_p99_ms": pct(step.reply_ms, 99),
+            "services_cpu_ms_per_message": sum(ms for name, ms in step.cpu_ms.items() if name in SERVICES)}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -174,13 +174,18 @@ def median(values: list[float]) -> float:
 
 
 async def prefill(bootstrap: str, topic: Topic[E], events: Sequence[E]) -> None:
-    """Publish `events` to `topic` (keyed by conversation, one record per batch as on Tansu) before a
-    stage starts on them; in rounds of 1,000 so the queued one-record batches do not time out."""
+    """Publish `events` to `topic` (keyed by conversation) before a stage starts on them."""
+    await prefill_raw(bootstrap, topic.name, [(topic.key(e), topic.encode(e), None) for e in events])
+
+
+async def prefill_raw(bootstrap: str, topic: str, records: Sequence[tuple[bytes, bytes, int | None]]) -> None:
+    """Publish (key, value, partition or None for the key's) records to `topic`, one record per batch
+    as on Tansu; in rounds of 1,000 so the queued one-record batches do not time out."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_batch_size=16, linger_ms=0)
     await producer.start()
     try:
-        for start in range(0, len(events), 1000):
-            await asyncio.gather(*(producer.send_and_wait(topic.name, topic.encode(e), key=topic.key(e))
-                                   for e in events[start:start + 1000]))
+        for start in range(0, len(records), 1000):
+            await asyncio.gather(*(producer.send_and_wait(topic, value, key=key, partition=partition)
+                                   for key, value, partition in records[start:start + 1000]))
     finally:
         await producer.stop()

@@ -33,7 +33,7 @@ from runtime.ops import http_server, ops_app
 from runtime.stage import Lanes, Output, RecordProcessor, record_lag
 from services.actions.handler import SOURCES, STAGE, ActionsDeps, ActionsInput, handle
 from services.actions.settings import ActionsSettings
-from services.actions.state import DialogueState, load_state
+from services.actions.state import DialogueState, decode_state, encode_state
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,10 @@ def faust_settings(settings: ActionsSettings) -> dict[str, Any]:
         "broker_session_timeout": settings.kafka_session_timeout_ms / 1000,
         "broker_rebalance_timeout": settings.kafka_rebalance_timeout_ms / 1000,
         "broker_heartbeat_interval": max(1.0, settings.kafka_session_timeout_ms / 5000),
-        "broker_commit_every": 1,
+        # Commit every second, or sooner after COMMIT_EVERY records: faust's fetcher commits inline
+        # before it hands over the next record, so a commit per record caps the stage at one broker
+        # round trip per record. A crash redelivers at most the records since (idempotently).
+        "broker_commit_every": COMMIT_EVERY,
         "broker_commit_interval": 1.0,
         "consumer_auto_offset_reset": "earliest",
         "processing_guarantee": "at_least_once",
@@ -68,6 +71,7 @@ def faust_settings(settings: ActionsSettings) -> dict[str, Any]:
     }
 
 
+COMMIT_EVERY = 200
 STALL_AFTER_S = 60.0
 """Liveness fails when one record has been in the handler this long, or when records wait and none
 was processed for this long."""
@@ -92,7 +96,8 @@ class DialogueWorker:
         self._positions: dict[Any, int] = {}  # partition → offset after the last record processed
         self.source = app.topic(*(topic.name for topic in SOURCES), key_type=bytes, value_type=bytes,
                                 key_serializer="raw", value_serializer="raw")
-        self.table = app.Table(TABLE, default=None, partitions=INTENT_DETECTED.partitions)
+        # value_type bytes: the raw serializer; the value is state.encode_state's JSON, kept as bytes
+        self.table = app.Table(TABLE, default=None, partitions=INTENT_DETECTED.partitions, value_type=bytes)
         app.agent(self.source, name="dialogue")(self.run)
         app.task(self.start_side_services)
         app.timer(5.0)(self.watch)
@@ -147,7 +152,7 @@ class DialogueWorker:
         stored = self.table.get(conversation_id)
         if stored is None:
             return DialogueState.empty(conversation_id)
-        return load_state(stored)
+        return decode_state(stored)
 
     @property
     def busy_since(self) -> float | None:
@@ -196,7 +201,7 @@ class DialogueWorker:
         """Write the conversation's state and its changelog record to `partition`: the source
         record's, as faust does for a write made inside the stream (the changelog is co-partitioned
         with the sources), named here because the write happens in the record's lane task."""
-        value = state.model_dump(mode="json")
+        value = encode_state(state)
         self.table.send_changelog(partition, state.conversation_id, value)
         self.table.data[state.conversation_id] = value
 

@@ -26,7 +26,7 @@ from contracts.topics import DIALOGUE_CHANGELOG
 from runtime.kafka import producer_config, read_to_end
 from runtime.settings import load_settings
 from services.actions.settings import ActionsSettings
-from services.actions.state import DialogueState, fold
+from services.actions.state import DialogueState, encode_state, fold
 
 
 @dataclass
@@ -66,10 +66,10 @@ async def replay(settings: ActionsSettings, *, only: str | None, write: bool) ->
         await producer.start()
     try:
         for conversation, (partition, state) in sorted(states.items()):
-            value = json.dumps(state.model_dump(mode="json"), ensure_ascii=False)
-            print(value)
+            value = encode_state(state)
+            print(value.decode())
             if producer is not None:
-                await producer.send_and_wait(DIALOGUE_CHANGELOG, value.encode(), partition=partition,
+                await producer.send_and_wait(DIALOGUE_CHANGELOG, value, partition=partition,
                                              key=json.dumps(conversation).encode())
     finally:
         if producer is not None:

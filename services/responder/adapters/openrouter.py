@@ -25,9 +25,7 @@ Every failed attempt counts towards the circuit breaker (`runtime.resilience`).
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
-import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,10 +36,10 @@ import httpx
 from prometheus_client import Counter, Histogram
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from runtime.http import PooledClient
 from runtime.metrics import LATENCY_BUCKETS
 from runtime.resilience import CircuitBreaker, CircuitOpen, retry
 
-POOL_SIZE = 16  # connections per httpx pool (see OpenRouterClient.__init__)
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://openrouter.ai"
@@ -221,21 +219,11 @@ class OpenRouterClient:
             headers["HTTP-Referer"] = app_url
         if app_title:
             headers["X-OpenRouter-Title"] = app_title
-        # As many kept-alive connections as requests in flight (httpx keeps 20 by default: every
-        # connection beyond them would be opened and closed per request, TLS included), spread over
-        # pools of POOL_SIZE: httpcore scans its whole pool on every request and response, so one pool
-        # of 256 connections costs more CPU than the request itself.
-        pools = max(1, math.ceil(max_connections / POOL_SIZE))
-        per_pool = math.ceil(max_connections / pools)
-        limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool)
-        self._pools = [httpx.AsyncClient(base_url=base_url.rstrip("/"), headers=headers, limits=limits,
-                                         timeout=httpx.Timeout(timeout_s), transport=transport, trust_env=False)
-                       for _ in range(pools)]
-        self._next_pool = itertools.cycle(self._pools)
+        self._http = PooledClient(max_connections=max_connections, base_url=base_url.rstrip("/"), headers=headers,
+                                  timeout=httpx.Timeout(timeout_s), transport=transport, trust_env=False)
 
     async def aclose(self) -> None:
-        for pool in self._pools:
-            await pool.aclose()
+        await self._http.aclose()
 
     def request_body(self, messages: Sequence[Mapping[str, str]]) -> dict[str, Any]:
         return {"models": list(self.models), "messages": [dict(m) for m in messages],
@@ -302,7 +290,7 @@ class OpenRouterClient:
     async def _post(self, body: dict[str, Any], timeout_s: float) -> Any:
         try:
             async with asyncio.timeout(timeout_s):
-                response = await next(self._next_pool).post(COMPLETIONS_PATH, json=body)
+                response = await self._http.post(COMPLETIONS_PATH, json=body)
         except (TimeoutError, httpx.TimeoutException) as exc:
             raise OpenRouterError("timeout", f"no answer within {timeout_s:.2f} s") from exc
         except httpx.TransportError as exc:
