@@ -51,9 +51,17 @@ nlu-recordings: install ## Re-record the NLU readings the dialogue-policy unit t
 conversations: install ## Play the conversation tests (tests/conversations/*.yml) on a stack of their own
 	$(PY) -m devstack.conversations tests/conversations/*.yml
 
+BENCH_OUT := .run/bench
+
 .PHONY: bench
-bench: install ## Run the benchmarks (not part of the test suite)
-	@for b in bench/*.py; do [ $$b = bench/seed_baseline.py ] && continue; echo "== $$b"; $(PY) $$b || exit 1; done
+bench: install ## Run the benchmarks (not part of the test suite) and plot them into docs/img
+	@mkdir -p $(BENCH_OUT)
+	@for b in bench/*_bench.py bench/rasa_compare.py; do \
+		name=$$(basename $$b .py); echo "== $$b"; \
+		case $$name in e2e_bench|stage_bench|growth_bench) out="--json $(BENCH_OUT)/$$name.json";; *) out="";; esac; \
+		$(PY) $$b $$out || exit 1; done
+	$(PY) bench/plots.py --e2e $(BENCH_OUT)/e2e_bench.json --stages $(BENCH_OUT)/stage_bench.json \
+		--growth $(BENCH_OUT)/growth_bench.json
 
 .PHONY: clean
 clean: ## Remove the virtualenv and run files

@@ -211,7 +211,9 @@ def acknowledged(ack: Result, rate: float, customers: list[str]) -> dict[str, fl
 async def ramp(target: Target, args: argparse.Namespace, *, stack: Stack, threshold_ms: float, offset: int,
                ready: Callable[[set[str]], bool]) -> Run:
     run = Run(target.name)
-    async with httpx.AsyncClient(base_url=stack.url("twilio"), trust_env=False, timeout=30) as twilio:
+    # kept-alive connections expire before uvicorn's own 5 s keep-alive timeout closes them under us
+    async with httpx.AsyncClient(base_url=stack.url("twilio"), trust_env=False, timeout=30,
+                                 limits=httpx.Limits(keepalive_expiry=2.0)) as twilio:
         measure = functools.partial(step, target, stack=stack, twilio=twilio, connections=args.connections,
                                     drain_s=threshold_ms / 1000 + 10, ready=ready)
         await measure(rate=WARM_UP / 2, seconds=2, first_sender=offset)

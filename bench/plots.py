@@ -1,10 +1,12 @@
 """PNG plots for docs/benchmarks.md from the benchmarks' `--json` files.
 
-    .venv/bin/python bench/plots.py [--e2e e2e.json] [--stages stages.json] [--growth growth.json] [--out docs/img]
+    .venv/bin/python bench/plots.py [--e2e e2e.json] [--stages stages.json [more.json]] [--growth growth.json]
+                                    [--out docs/img]
 
 - `e2e_latency.png`: webhook-to-reply p50/p99 and acknowledgement p99 against the arrival rate,
   ours and the seed's design, per profile (from `bench/e2e_bench.py --json`);
-- `stage_scaling.png`: events/s of each stage with 1, 2 and 4 processes (`bench/stage_bench.py --json`);
+- `stage_scaling.png`: events/s of each stage against its processes, one panel per run
+  (`bench/stage_bench.py --json`);
 - `stage_cpu.png`: CPU ms per event of each stage, one process (same file);
 - `growth.png`: actions' CPU per event and memory against live conversations (`bench/growth_bench.py --json`).
 """
@@ -38,20 +40,24 @@ def e2e_latency(figures: dict[str, dict[str, list[dict[str, float]]]], out: Path
     return save(fig, out / "e2e_latency.png")
 
 
-def stage_scaling(results: list[dict[str, Any]], out: Path) -> list[Path]:
-    stages: dict[str, list[dict[str, Any]]] = {}
-    for row in results:
-        stages.setdefault(row["stage"], []).append(row)
-    fig, ax = plt.subplots(figsize=(6, 4.2))
-    for stage, rows in stages.items():
-        ax.plot([r["processes"] for r in rows], [r["rate"] for r in rows], marker="o", label=stage)
-    ax.set(title="each stage alone: throughput vs processes", xlabel="processes in the group", ylabel="events/s",
-           yscale="log", xticks=sorted({r["processes"] for r in results}))
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
+def stage_scaling(runs: list[dict[str, Any]], out: Path) -> list[Path]:
+    """One panel per `stage_bench.py --json` file (its concurrency and API latency in the title);
+    the CPU bars from the first file's one-process runs."""
+    fig, axes = plt.subplots(1, len(runs), figsize=(6 * len(runs), 4.2), squeeze=False)
+    for ax, run in zip(axes[0], runs, strict=True):
+        stages: dict[str, list[dict[str, Any]]] = {}
+        for row in run["results"]:
+            stages.setdefault(row["stage"], []).append(row)
+        for stage, rows in stages.items():
+            ax.plot([r["processes"] for r in rows], [r["rate"] for r in rows], marker="o", label=stage)
+        ax.set(title=f"{run['concurrency']} in flight per process, business API {run['business_api_latency_ms']:g} ms",
+               xlabel="processes in the group", ylabel="events/s",
+               xticks=sorted({r["processes"] for r in run["results"]}))
+        ax.grid(True, alpha=0.3)
+        ax.legend()
     scaling = save(fig, out / "stage_scaling.png")
     fig, ax = plt.subplots(figsize=(6, 4.2))
-    single = [rows[0] for rows in stages.values()]
+    single = [r for r in runs[0]["results"] if r["processes"] == 1]
     ax.bar([r["stage"] for r in single], [r["cpu_ms"] for r in single])
     ax.set(title="CPU per event, one process per stage", ylabel="CPU ms / event")
     ax.grid(True, axis="y", alpha=0.3)
@@ -82,7 +88,7 @@ def save(fig: Any, path: Path) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--e2e", type=Path)
-    parser.add_argument("--stages", type=Path)
+    parser.add_argument("--stages", type=Path, nargs="+", help="One or more stage_bench.py --json files")
     parser.add_argument("--growth", type=Path)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "docs" / "img")
     args = parser.parse_args()
@@ -91,7 +97,7 @@ def main() -> int:
     if args.e2e:
         written.append(e2e_latency(json.loads(args.e2e.read_text()), args.out))
     if args.stages:
-        written.extend(stage_scaling(json.loads(args.stages.read_text()), args.out))
+        written.extend(stage_scaling([json.loads(path.read_text()) for path in args.stages], args.out))
     if args.growth:
         written.append(growth(json.loads(args.growth.read_text()), args.out))
     if not written:

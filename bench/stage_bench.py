@@ -283,7 +283,9 @@ def main() -> int:
     args = parser.parse_args()
     results = asyncio.run(main_async(args))
     if args.json:
-        Path(args.json).write_text(json.dumps([asdict(r) for r in results], indent=1) + "\n")
+        figures = {"concurrency": args.concurrency, "business_api_latency_ms": args.business_api_latency_ms,
+                   "results": [asdict(r) for r in results]}
+        Path(args.json).write_text(json.dumps(figures, indent=1) + "\n")
     return 0 if all(r.done == r.events for r in results) else 1
 
 
