@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
+import asyncpg
 import httpx
 import psutil
 from aiokafka import AIOKafkaConsumer
@@ -300,9 +301,41 @@ async def measure_ours(stack: Stack, every: dict[str, int], args: argparse.Names
         ready: Callable[[set[str]], bool] = lambda customers: customers <= clock.sent_at.keys()  # noqa: E731
         run = await ramp(target, args, stack=stack, threshold_ms=threshold_ms, offset=10_000_000, ready=ready)
         print(f"  replies by generator: {clock.by_generator}")
+        await asyncio.sleep(3.0)  # the logger writes the last events
+        print_hops(await hop_latencies(stack.database_url))
         return run
     finally:
         await clock.stop()
+
+
+HOPS = (("ingress → nlu", "message.received", "intent.detected"),
+        ("nlu → actions", "intent.detected", "action.completed"),
+        ("actions → responder (reply sent)", "action.completed", "reply.sent"))
+
+
+async def hop_latencies(dsn: str) -> dict[str, list[float]]:
+    """Per hop, ms between one stage's event and the next stage's for the same message (each event's
+    `occurred_at`, written when its stage made it), from the logger's table: where the reply's time goes."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch("SELECT correlation_id, type, min(occurred_at) AS at FROM orchestrator.events "
+                                "WHERE type = ANY($1::text[]) GROUP BY correlation_id, type",
+                                sorted({t for _, a, b in HOPS for t in (a, b)}))
+    finally:
+        await conn.close()
+    chains: dict[str, dict[str, float]] = {}
+    for row in rows:
+        chains.setdefault(row["correlation_id"], {})[row["type"]] = row["at"].timestamp()
+    return {hop: [1000 * (times[b] - times[a]) for times in chains.values() if a in times and b in times]
+            for hop, a, b in HOPS}
+
+
+def print_hops(hops: dict[str, list[float]]) -> None:
+    print("\nWhere the reply's time goes, every step of the run (ms between one stage's event and the next's):\n")
+    print("| hop | messages | p50 | p95 | p99 |")
+    print("|---|---|---|---|---|")
+    for hop, values in hops.items():
+        print(f"| {hop} | {len(values)} | {pct(values, 50):.0f} | {pct(values, 95):.0f} | {pct(values, 99):.0f} |")
 
 
 def summary(ours: Run, seed: Run, threshold_ms: float) -> None:

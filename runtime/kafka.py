@@ -45,8 +45,25 @@ def producer_config(settings: ServiceSettings) -> dict[str, Any]:
     }
 
 
+TANSU_FETCH_WAIT_MS = 50
+"""How long a consumer's fetch may wait for records on Tansu. Tansu answers a waiting fetch when its
+wait is over, not when a record arrives (measured: a record sent to an idle consumer waited 200 ms
+at p50 with aiokafka's default 500 ms, 29 ms with 100, 7 ms with 10), so every hop of the pipeline
+cost ~200 ms of waiting. Shorter waits cost idle fetches (at 20 ms the broker's and the logger's
+CPU per message tripled at 10 messages/s): 50 ms, and the logger, off the reply's path, keeps
+500. Apache Kafka answers as soon as a record arrives: its default is kept there."""
+KAFKA_FETCH_WAIT_MS = 500
+
+
+def fetch_wait_ms(settings: ServiceSettings) -> int:
+    if settings.kafka_fetch_wait_ms is not None:
+        return settings.kafka_fetch_wait_ms
+    return TANSU_FETCH_WAIT_MS if settings.kafka_profile == "tansu" else KAFKA_FETCH_WAIT_MS
+
+
 def consumer_config(settings: ServiceSettings, group_id: str) -> dict[str, Any]:
     return {
+        "fetch_max_wait_ms": fetch_wait_ms(settings),
         "bootstrap_servers": settings.kafka_bootstrap_servers,
         "group_id": group_id,
         "enable_auto_commit": False,

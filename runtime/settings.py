@@ -57,6 +57,11 @@ class ServiceSettings(BaseSettings):
         None, validation_alias=shared("KAFKA_MAX_BATCH_BYTES"), examples=[512 * 1024],
         description="Producer batch size; unset: one record per batch on Tansu, 512 KB on Kafka",
     )
+    kafka_fetch_wait_ms: int | None = Field(
+        None, ge=1, le=60_000, description="Longest a consumer's fetch waits for records; unset: 50 ms on Tansu "
+        "(which answers a waiting fetch only when the wait is over), 500 ms on Kafka (which answers when a "
+        "record arrives). Shorter: less latency per hop, more idle fetches",
+    )
     kafka_request_timeout_ms: int = Field(
         10_000, description="How long a publish may wait for the broker before it fails"
     )

@@ -12,6 +12,8 @@ class LoggerSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="LOGGER_", frozen=True, extra="ignore", populate_by_name=True)
 
     http_port: int = 8083
+    kafka_fetch_wait_ms: int | None = Field(500, ge=1, le=60_000, description="The logger is off the reply's "
+                                            "path: long fetch waits, few idle fetches over its many partitions")
     database_url: str = Field("postgresql://postgres@127.0.0.1:5432/test", validation_alias=shared("DATABASE_URL"))
     db_schema: str = "orchestrator"
     jsonl_path: Path | None = Field(Path(".run/events.jsonl"), description="Unset to disable the JSONL copy")
