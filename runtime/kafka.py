@@ -17,6 +17,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.partitioner import DefaultPartitioner
 
 from contracts import ALL_TOPICS, Topic, dead_letter_topic
 from contracts.events import Event
@@ -106,6 +107,8 @@ class Publisher:
     def __init__(self, producer: AIOKafkaProducer, *, stage: str) -> None:
         self._producer = producer
         self._stage = stage
+        self._partitioner = DefaultPartitioner()
+        self._senders: dict[tuple[str, int], asyncio.Lock] = {}
 
     @classmethod
     async def connect(cls, settings: ServiceSettings, *, stage: str) -> Publisher:
@@ -114,15 +117,35 @@ class Publisher:
         return cls(producer, stage=stage)
 
     async def publish(self, topic: Topic[Any], event: Event, *, headers: KafkaHeaders | None = None) -> None:
-        await self._producer.send_and_wait(
-            topic.name, topic.encode(event), key=topic.key(event), headers=inject_headers(headers)
-        )
+        await self._send(topic.name, topic.encode(event), key=topic.key(event), headers=inject_headers(headers))
         EVENTS_PRODUCED.labels(self._stage, topic.name).inc()
 
     async def publish_raw(self, topic: str, value: bytes | None, *, key: bytes | None,
                           headers: KafkaHeaders) -> None:
-        await self._producer.send_and_wait(topic, value, key=key, headers=headers)
+        await self._send(topic, value, key=key, headers=headers)
         EVENTS_PRODUCED.labels(self._stage, topic).inc()
+
+    async def _send(self, topic: str, value: bytes | None, *, key: bytes | None, headers: KafkaHeaders) -> None:
+        """Append the record to its partition's batch, one sender per partition at a time, then wait
+        for the broker's acknowledgement.
+
+        aiokafka lets every sender whose partition's batch is full wait for that batch to drain, and
+        wakes them all at each drain: with one record per batch (Tansu) and hundreds of records in
+        flight, each record woke every other sender of its partition, which cost 17 % of the
+        responder's CPU at 256 in flight. Queued on a lock per partition, they are woken one at a
+        time. The partition is the one aiokafka's default partitioner gives the key (murmur2), so
+        keys land where every other producer of the system puts them."""
+        if key is None:
+            await self._producer.send_and_wait(topic, value, key=key, headers=headers)
+            return
+        partitions = sorted(await self._producer.partitions_for(topic))
+        partition = self._partitioner(key, partitions, partitions)
+        sender = self._senders.get((topic, partition))
+        if sender is None:
+            sender = self._senders[(topic, partition)] = asyncio.Lock()
+        async with sender:
+            delivered = await self._producer.send(topic, value, key=key, partition=partition, headers=headers)
+        await delivered
 
     async def ready(self) -> bool:
         try:
