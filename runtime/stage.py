@@ -166,9 +166,10 @@ class Lanes(Generic[K, R]):
     """Items of one key processed one after another, items of different keys side by side.
 
     Each key with work gets a lane: a task that processes its queued items in order and ends when
-    the queue is empty. The caller bounds `in_flight` (submitted, not yet finished) by waiting for
-    `room` before it submits. `process` must handle its own errors: one escaping it ends the lane
-    and is passed to `on_failure` (the consuming stage stops, so that the record is redelivered).
+    the queue is empty. The caller bounds `in_flight` (submitted, not yet finished) by calling
+    `wait_for_room` before it submits. `process` must handle its own errors: one escaping it ends
+    the lane and is passed to `on_failure` (the consuming stage stops, so that the record is
+    redelivered).
     """
 
     def __init__(self, process: Callable[[R], Awaitable[None]], *, on_failure: Callable[[BaseException], None]) -> None:
@@ -177,8 +178,7 @@ class Lanes(Generic[K, R]):
         self._queues: dict[K, collections.deque[R]] = {}
         self._workers: set[asyncio.Task[None]] = set()
         self.in_flight = 0
-        self.room = asyncio.Event()
-        """Set each time an item finishes; clear it before waiting on it."""
+        self._room = asyncio.Event()  # set each time an item finishes
 
     def submit(self, key: K, item: R) -> None:
         self.in_flight += 1
@@ -194,9 +194,9 @@ class Lanes(Generic[K, R]):
     async def wait_for_room(self, limit: int, *, timeout_s: float | None = None) -> bool:
         """Wait until fewer than `limit` items are in flight (at most `timeout_s`); whether they are."""
         while self.in_flight >= limit:
-            self.room.clear()
+            self._room.clear()
             try:
-                await asyncio.wait_for(self.room.wait(), timeout=timeout_s)
+                await asyncio.wait_for(self._room.wait(), timeout=timeout_s)
             except TimeoutError:
                 return self.in_flight < limit
         return True
@@ -213,7 +213,7 @@ class Lanes(Generic[K, R]):
             await self._process(queue[0])
             queue.popleft()
             self.in_flight -= 1
-            self.room.set()
+            self._room.set()
         del self._queues[key]  # no await since the last check: nothing was queued in between
 
     def _worker_done(self, worker: asyncio.Task[None]) -> None:
