@@ -35,6 +35,7 @@ from contracts import (
     ActionCompleted,
     ActionCompletedPayload,
     ActionOutcome,
+    ReplySent,
 )
 from contracts.replies import Booked
 from devstack import infra
@@ -59,8 +60,10 @@ def reply_event(n: int, run: str) -> ActionCompleted:
     )
 
 
-async def replies_seen(bootstrap: str, chains: set[str], timeout_s: float) -> tuple[list[float], int]:
-    """Arrival times of this run's `reply.sent` (read as they come), and how many `reply.failed`."""
+async def replies_seen(bootstrap: str, chains: set[str], timeout_s: float,
+                       llm_ms: list[float] | None = None) -> tuple[list[float], int]:
+    """Arrival times of this run's `reply.sent` (read as they come), and how many `reply.failed`;
+    each reply's LLM latency is appended to `llm_ms`."""
     consumer = AIOKafkaConsumer(REPLY_SENT.name, REPLY_FAILED.name, bootstrap_servers=bootstrap,
                                 auto_offset_reset="latest", enable_auto_commit=False, group_id=None)
     await consumer.start()
@@ -76,8 +79,10 @@ async def replies_seen(bootstrap: str, chains: set[str], timeout_s: float) -> tu
                     topic = REPLY_SENT if tp.topic == REPLY_SENT.name else REPLY_FAILED
                     event = topic.decode(record.value or b"")
                     if event.correlation_id in chains:
-                        if tp.topic == REPLY_SENT.name:
+                        if isinstance(event, ReplySent):
                             seen.append(time.monotonic())
+                            if llm_ms is not None and event.payload.llm_latency_ms is not None:
+                                llm_ms.append(event.payload.llm_latency_ms)
                         else:
                             failed += 1
     finally:
@@ -108,7 +113,9 @@ async def one_run(procs: infra.Processes, *, bootstrap: str, env: dict[str, str]
         run_digits = str(int(run, 16) % 10_000).zfill(4)
         events = [reply_event(n, run_digits) for n in range(replies)]
         chains = {e.correlation_id for e in events}
-        watcher = asyncio.create_task(replies_seen(bootstrap, chains, timeout_s=120 + replies / max(1, concurrency)))
+        llm_ms: list[float] = []
+        watcher = asyncio.create_task(replies_seen(bootstrap, chains, timeout_s=120 + replies / max(1, concurrency),
+                                                   llm_ms=llm_ms))
         await asyncio.sleep(1.0)  # the watcher is positioned at the end before the burst
         others = {name: child for name, child in procs.children if child not in started}
         others_before = {name: cpu_seconds(child.pid) for name, child in others.items()}
@@ -122,6 +129,10 @@ async def one_run(procs: infra.Processes, *, bootstrap: str, env: dict[str, str]
                  for name, child in others.items()}
         print(f"    filled in {filled:.1f} s; CPU ms/reply of the rest: "
               + ", ".join(f"{name} {ms:.2f}" for name, ms in spent.items()))
+        if llm_ms:
+            llm_ms.sort()
+            print(f"    LLM call as the responder saw it: p50 {llm_ms[len(llm_ms) // 2]:.0f} ms, "
+                  f"p90 {llm_ms[len(llm_ms) * 9 // 10]:.0f} ms, p99 {llm_ms[len(llm_ms) * 99 // 100]:.0f} ms")
     finally:
         for name, _ in names:
             procs.stop(name)

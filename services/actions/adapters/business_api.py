@@ -26,7 +26,7 @@ import httpx
 from prometheus_client import Counter, Gauge, Histogram
 
 from contracts.replies import ErrorKind
-from runtime.http import PooledClient
+from runtime.http import pooled_client
 from runtime.metrics import LATENCY_BUCKETS
 from runtime.resilience import CircuitBreaker, CircuitState, backoff_delay
 from services.actions.adapters.endpoints import (
@@ -100,7 +100,7 @@ def _kind_for(status: int) -> ErrorKind:
 
 
 class BusinessApiClient:
-    def __init__(self, client: httpx.AsyncClient | PooledClient, endpoints: EndpointsConfig, *, retries: int = 3,
+    def __init__(self, client: httpx.AsyncClient, endpoints: EndpointsConfig, *, retries: int = 3,
                  backoff_base_s: float = 0.2, backoff_max_s: float = 2.0,
                  breaker: CircuitBreaker | None = None) -> None:
         self._client = client
@@ -115,13 +115,12 @@ class BusinessApiClient:
                       transport: httpx.AsyncBaseTransport | None = None) -> BusinessApiClient:
         """The adapter the composition root builds; raises EndpointsError for a bad endpoints file."""
         timeout_s = settings.business_api_timeout_s
-        client = PooledClient(
+        client = pooled_client(
             max_connections=settings.concurrency,  # one per record in flight
             base_url=settings.business_api_url,
             timeout=httpx.Timeout(timeout_s, connect=min(2.0, timeout_s)),
             headers={"Authorization": f"Bearer {settings.business_api_token.get_secret_value()}"},
             transport=transport,
-            trust_env=False,
         )
         return cls(
             client, endpoints or load_endpoints(settings.endpoints_file),

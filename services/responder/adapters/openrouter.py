@@ -36,7 +36,7 @@ import httpx
 from prometheus_client import Counter, Histogram
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from runtime.http import PooledClient
+from runtime.http import pooled_client
 from runtime.metrics import LATENCY_BUCKETS
 from runtime.resilience import CircuitBreaker, CircuitOpen, retry
 
@@ -219,8 +219,8 @@ class OpenRouterClient:
             headers["HTTP-Referer"] = app_url
         if app_title:
             headers["X-OpenRouter-Title"] = app_title
-        self._http = PooledClient(max_connections=max_connections, base_url=base_url.rstrip("/"), headers=headers,
-                                  timeout=httpx.Timeout(timeout_s), transport=transport, trust_env=False)
+        self._http = pooled_client(max_connections=max_connections, base_url=base_url.rstrip("/"), headers=headers,
+                                   timeout=httpx.Timeout(timeout_s), transport=transport)
 
     async def aclose(self) -> None:
         await self._http.aclose()
