@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Mapping
@@ -31,7 +32,7 @@ from services.responder.adapters.content import (
     ContentRegistry,
     body_variables,
 )
-from services.responder.adapters.context import ConversationContext, bot_turn, user_turn
+from services.responder.adapters.context import ConversationContext, Turn, bot_turn, user_turn
 from services.responder.adapters.ledger import FAILED, ReplyLedger, claimed_at
 from services.responder.adapters.reach_store import ReachStore
 from services.responder.adapters.twilio import SendResult, TwilioSender
@@ -75,9 +76,9 @@ class ResponderDeps:
 async def handle(event: ActionCompleted, deps: ResponderDeps) -> list[Output]:
     """The reply `event` asks for, written and sent once, if and as the customer may get it."""
     payload = event.payload
-    if deps.context is not None:  # before writing: the prompt shows what the customer just said
-        await deps.context.record(event.conversation_id, [user_turn(event)])
-    decision = await _reach(event, payload.reply, payload.received_at, deps)
+    # The customer's turn is recorded before writing (the prompt shows it), while the reach is read.
+    decision, _ = await asyncio.gather(_reach(event, payload.reply, payload.received_at, deps),
+                                       _record(deps.context, event.conversation_id, [user_turn(event)]))
     if decision.how == "blocked":
         return [_not_sent(event, to=payload.customer, body="", template=payload.reply.kind, decision=decision)]
     written = await (deps.writer or ReplyWriter(deps.business_name)).write(event)
@@ -90,10 +91,14 @@ async def handle(event: ActionCompleted, deps: ResponderDeps) -> list[Output]:
         interactive = interactive_for(payload.reply, payload.followup, body, payload.form_of_address)
     outputs = await send_once(event, to=payload.customer, from_=payload.business, body=body, template=template,
                               deps=deps, written=written, interactive=interactive, approved=approved)
-    if deps.context is not None:
-        sent = [bot_turn(o.event) for o in outputs if isinstance(o.event, ReplySent)]
-        await deps.context.record(event.conversation_id, sent)
+    await _record(deps.context, event.conversation_id,
+                  [bot_turn(o.event) for o in outputs if isinstance(o.event, ReplySent)])
     return outputs + await _opted_out_by_twilio(event, outputs, deps)
+
+
+async def _record(context: ConversationContext | None, conversation_id: str, turns: list[Turn | None]) -> None:
+    if context is not None:
+        await context.record(conversation_id, turns)
 
 
 async def handle_staff(event: StaffActed, deps: ResponderDeps) -> list[Output]:

@@ -17,6 +17,7 @@ An FAQ answer is the business's own words and is sent as written (`fallback="ver
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import logging
@@ -26,7 +27,7 @@ from typing import Literal
 from prometheus_client import Counter
 
 from contracts import ActionCompleted
-from services.responder.adapters.context import ConversationContext
+from services.responder.adapters.context import ConversationContext, Turn
 from services.responder.adapters.openrouter import LLM_FAILURES, Completion, OpenRouterClient, OpenRouterError
 from services.responder.adapters.written import WrittenReplies
 from services.responder.guardrails import MAX_CHARS, check, facts_of
@@ -91,22 +92,31 @@ class ReplyWriter:
             return self._count(Written(draft, "template"))
         if event.payload.reply.kind in VERBATIM_KINDS:
             return self._count(Written(draft, "template", fallback="verbatim"))
-        if self.written is not None and (earlier := await self.written.get(event.event_id)) is not None:
+        earlier, turns = await asyncio.gather(self._earlier(event), self._recent(event))
+        if earlier is not None:
             try:
                 return Written.from_json(earlier)  # a redelivery: the same words as the first time
             except (ValueError, TypeError):
                 log.warning("unreadable written reply for %s; writing it again", event.event_id)
-        written = self._count(await self._with_llm(event, draft, self.client))
+        written = self._count(await self._with_llm(event, draft, self.client, turns))
         if self.written is None:
             return written
         return Written.from_json(await self.written.keep_first(event.event_id, written.to_json()))
 
-    async def _with_llm(self, event: ActionCompleted, draft: str, client: OpenRouterClient) -> Written:
+    async def _earlier(self, event: ActionCompleted) -> str | None:
+        return await self.written.get(event.event_id) if self.written is not None else None
+
+    async def _recent(self, event: ActionCompleted) -> list[Turn]:
+        """The conversation's last turns for the prompt (read beside the redelivery check: one wait for both)."""
+        if self.context is None or self.context_turns <= 0:
+            return []
+        return await self.context.recent(event.conversation_id, self.context_turns)
+
+    async def _with_llm(self, event: ActionCompleted, draft: str, client: OpenRouterClient,
+                        turns: list[Turn]) -> Written:
         payload = event.payload
         register = payload.form_of_address
         try:
-            turns = await self.context.recent(event.conversation_id, self.context_turns) \
-                if self.context is not None and self.context_turns > 0 else []
             data = reply_data(payload.reply, payload.followup)
             messages = build_messages(reply=payload.reply, followup=payload.followup, draft=draft, register=register,
                                       business=self.business_name, persona=self.persona, turns=turns)

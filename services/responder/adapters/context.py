@@ -34,6 +34,16 @@ MAX_TURN_CHARS = 600
 
 Role = Literal["user", "bot"]
 
+# One call adds the turns, drops those past the TTL and beyond the last `max turns`, and renews the TTL.
+# ARGV: oldest score kept, max turns, TTL in seconds, then score, member, score, member...
+_RECORD = """
+redis.call('ZADD', KEYS[1], unpack(ARGV, 4))
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[2]) + 1))
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+
 
 @dataclass(frozen=True)
 class Turn:
@@ -80,23 +90,19 @@ class ConversationContext:
         self.max_turns = max_turns
         self.ttl_s = ttl_s
         self._prefix = prefix
+        self._record = redis.register_script(_RECORD)
 
     def key(self, conversation_id: str) -> str:
         return self._prefix + conversation_id
 
     async def record(self, conversation_id: str, turns: Iterable[Turn | None]) -> bool:
         """Add `turns` (None ones are skipped); False when Redis failed (logged)."""
-        members = {turn.member(): turn.at.timestamp() for turn in turns if turn is not None}
-        if not members:
+        scored = [value for turn in turns if turn is not None for value in (turn.at.timestamp(), turn.member())]
+        if not scored:
             return True
-        key = self.key(conversation_id)
         try:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.zadd(key, members)
-                pipe.zremrangebyscore(key, "-inf", f"({time.time() - self.ttl_s}")
-                pipe.zremrangebyrank(key, 0, -(self.max_turns + 1))
-                pipe.expire(key, self.ttl_s)
-                await pipe.execute()
+            await self._record(keys=[self.key(conversation_id)],
+                               args=[time.time() - self.ttl_s, self.max_turns, self.ttl_s, *scored])
         except (RedisError, OSError) as exc:
             log.warning("conversation context not recorded for %s: %s", conversation_id, exc)
             return False

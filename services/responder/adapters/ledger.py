@@ -19,15 +19,24 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 
 LEDGER_TTL_S = 7 * 24 * 3600
+
 FAILED = "failed:"  # + the reply.failed event's JSON
 REPLIED_PREFIX = "responder:replied:"  # a reply of the chain went out (key: correlation id, value: its sid)
 RECEIPT_PREFIX = "responder:receipt:"  # the chain's delayed receipt was claimed (key: correlation id)
+
+# The reply's `sent:<sid>` and the chain's "a reply went out", both or neither, in one call.
+_RECORD_SENT = """
+redis.call('SET', KEYS[1], 'sent:' .. ARGV[1], 'EX', ARGV[2])
+redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
+return 1
+"""
 
 
 class ReplyLedger:
     def __init__(self, redis: Redis, *, prefix: str = "responder:reply:") -> None:
         self._redis = redis
         self._prefix = prefix
+        self._record_sent = redis.register_script(_RECORD_SENT)
 
     async def claim(self, reply_id: str) -> str | None:
         """Claim the reply for sending. None if claimed now; else the existing state."""
@@ -38,10 +47,8 @@ class ReplyLedger:
         return state.decode() if isinstance(state, bytes) else state
 
     async def record_sent(self, reply_id: str, sid: str, correlation_id: str) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._prefix + reply_id, f"sent:{sid}", ex=LEDGER_TTL_S)
-            pipe.set(REPLIED_PREFIX + correlation_id, sid, ex=LEDGER_TTL_S)
-            await pipe.execute()
+        await self._record_sent(keys=[self._prefix + reply_id, REPLIED_PREFIX + correlation_id],
+                                args=[sid, LEDGER_TTL_S])
 
     async def record_failed(self, reply_id: str, failure: str) -> None:
         """The reply failed for good; `failure` (the `reply.failed` event, as JSON) is kept so that a
