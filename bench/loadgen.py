@@ -14,11 +14,12 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
+import orjson
 import psutil
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from contracts import Event, Topic
 from devstack.webhooks import inbound_params, new_message_sid, sign
@@ -171,6 +172,36 @@ async def run_open(url: str, make: RequestFactory, *, rate: float, seconds: floa
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+async def outputs_seen(bootstrap: str, topics: Sequence[str], chains: set[str], timeout_s: float, *,
+                       payloads: Callable[[str, dict[str, Any]], None] | None = None) -> dict[str, list[float]]:
+    """Arrival times (monotonic) of this run's events on `topics`, by topic, read as they come until
+    one per chain arrived. Only the envelope is parsed (orjson, no model): the watcher shares the
+    machine with what it measures. `payloads(topic, payload)` sees each event's payload."""
+    consumer = AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap, auto_offset_reset="latest",
+                                enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    seen: dict[str, list[float]] = {topic: [] for topic in topics}
+    count = 0
+    try:
+        deadline = time.monotonic() + timeout_s
+        while count < len(chains) and time.monotonic() < deadline:
+            for tp, records in (await consumer.getmany(timeout_ms=200, max_records=5000)).items():
+                now = time.monotonic()
+                for record in records:
+                    try:
+                        event = orjson.loads(record.value or b"")
+                    except orjson.JSONDecodeError:
+                        continue
+                    if isinstance(event, dict) and event.get("correlation_id") in chains:
+                        seen[tp.topic].append(now)
+                        count += 1
+                        if payloads is not None:
+                            payloads(tp.topic, event.get("payload") or {})
+    finally:
+        await consumer.stop()
+    return seen
 
 
 async def prefill(bootstrap: str, topic: Topic[E], events: Sequence[E]) -> None:

@@ -22,12 +22,11 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-
-from aiokafka import AIOKafkaConsumer
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.loadgen import cpu_seconds, prefill
+from bench.loadgen import cpu_seconds, outputs_seen, prefill
 from contracts import (
     ACTION_COMPLETED,
     REPLY_FAILED,
@@ -35,7 +34,6 @@ from contracts import (
     ActionCompleted,
     ActionCompletedPayload,
     ActionOutcome,
-    ReplySent,
 )
 from contracts.replies import Booked
 from devstack import infra
@@ -58,36 +56,6 @@ def reply_event(n: int, run: str) -> ActionCompleted:
             user_text="sí, porfa", received_at=now,
         ),
     )
-
-
-async def replies_seen(bootstrap: str, chains: set[str], timeout_s: float,
-                       llm_ms: list[float] | None = None) -> tuple[list[float], int]:
-    """Arrival times of this run's `reply.sent` (read as they come), and how many `reply.failed`;
-    each reply's LLM latency is appended to `llm_ms`."""
-    consumer = AIOKafkaConsumer(REPLY_SENT.name, REPLY_FAILED.name, bootstrap_servers=bootstrap,
-                                auto_offset_reset="latest", enable_auto_commit=False, group_id=None)
-    await consumer.start()
-    seen: list[float] = []
-    failed = 0
-    try:
-        deadline = time.monotonic() + timeout_s
-        while len(seen) + failed < len(chains) and time.monotonic() < deadline:
-            for tp, records in (await consumer.getmany(timeout_ms=200, max_records=5000)).items():
-                for record in records:
-                    if (record.value or b"").find(b'"correlation_id"') < 0:
-                        continue
-                    topic = REPLY_SENT if tp.topic == REPLY_SENT.name else REPLY_FAILED
-                    event = topic.decode(record.value or b"")
-                    if event.correlation_id in chains:
-                        if isinstance(event, ReplySent):
-                            seen.append(time.monotonic())
-                            if llm_ms is not None and event.payload.llm_latency_ms is not None:
-                                llm_ms.append(event.payload.llm_latency_ms)
-                        else:
-                            failed += 1
-    finally:
-        await consumer.stop()
-    return seen, failed
 
 
 async def one_run(procs: infra.Processes, *, bootstrap: str, env: dict[str, str], concurrency: int, replies: int,
@@ -114,8 +82,13 @@ async def one_run(procs: infra.Processes, *, bootstrap: str, env: dict[str, str]
         events = [reply_event(n, run_digits) for n in range(replies)]
         chains = {e.correlation_id for e in events}
         llm_ms: list[float] = []
-        watcher = asyncio.create_task(replies_seen(bootstrap, chains, timeout_s=120 + replies / max(1, concurrency),
-                                                   llm_ms=llm_ms))
+
+        def llm_latency(topic: str, payload: dict[str, Any]) -> None:
+            if topic == REPLY_SENT.name and isinstance(payload.get("llm_latency_ms"), int | float):
+                llm_ms.append(payload["llm_latency_ms"])
+
+        watcher = asyncio.create_task(outputs_seen(bootstrap, [REPLY_SENT.name, REPLY_FAILED.name], chains,
+                                                   timeout_s=120 + replies / max(1, concurrency), payloads=llm_latency))
         await asyncio.sleep(1.0)  # the watcher is positioned at the end before the burst
         others = {name: child for name, child in procs.children if child not in started}
         others_before = {name: cpu_seconds(child.pid) for name, child in others.items()}
@@ -123,7 +96,8 @@ async def one_run(procs: infra.Processes, *, bootstrap: str, env: dict[str, str]
         filling = time.monotonic()
         await prefill(bootstrap, ACTION_COMPLETED, events)
         filled = time.monotonic() - filling
-        seen, failed = await watcher
+        arrived = await watcher
+        seen, failed = arrived[REPLY_SENT.name], len(arrived[REPLY_FAILED.name])
         cpu = sum(cpu_seconds(proc.pid) for proc in started) - cpu_before
         spent = {name: 1000 * (cpu_seconds(child.pid) - others_before[name]) / max(1, len(seen))
                  for name, child in others.items()}

@@ -34,11 +34,10 @@ from typing import Any
 
 import asyncpg
 import psutil
-from aiokafka import AIOKafkaConsumer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.loadgen import cpu_seconds, prefill
+from bench.loadgen import cpu_seconds, outputs_seen, prefill
 from bench.logger_bench import DATABASE_URL, inbound
 from bench.responder_bench import REDIS_URL, reply_event
 from contracts import (
@@ -110,21 +109,8 @@ class Result:
     rss_mb: float  # resident memory of the stage's processes after the burst
 
 
-async def outputs_seen(bootstrap: str, sink: Topic[Any], chains: set[str], timeout_s: float) -> list[float]:
-    """Arrival times of this run's outputs on `sink`, read as they come."""
-    consumer = AIOKafkaConsumer(sink.name, bootstrap_servers=bootstrap, auto_offset_reset="latest",
-                                enable_auto_commit=False, group_id=None)
-    await consumer.start()
-    seen: list[float] = []
-    try:
-        deadline = time.monotonic() + timeout_s
-        while len(seen) < len(chains) and time.monotonic() < deadline:
-            for records in (await consumer.getmany(timeout_ms=200, max_records=5000)).values():
-                now = time.monotonic()
-                seen.extend(now for r in records if sink.decode(r.value or b"").correlation_id in chains)
-    finally:
-        await consumer.stop()
-    return seen
+async def arrivals(bootstrap: str, topic: str, chains: set[str], timeout_s: float) -> list[float]:
+    return (await outputs_seen(bootstrap, [topic], chains, timeout_s))[topic]
 
 
 async def rows_seen(dsn: str, ids: set[str], timeout_s: float) -> list[float]:
@@ -168,7 +154,7 @@ async def one_run(procs: infra.Processes, spec: StageSpec, name: str, *, process
         timeout_s = 60 + events / 20
         if spec.sink is not None:
             watcher: Awaitable[list[float]] = asyncio.create_task(
-                outputs_seen(bootstrap, spec.sink, {e.correlation_id for e in batch}, timeout_s))
+                arrivals(bootstrap, spec.sink.name, {e.correlation_id for e in batch}, timeout_s))
             await asyncio.sleep(1.0)  # the watcher is positioned at the end before the burst
         else:
             assert dsn is not None

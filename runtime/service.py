@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -37,12 +38,26 @@ def run_service(service: str, settings: ServiceSettings, main: Callable[[asyncio
             loop.add_signal_handler(sig, stop.set)
         await main(stop)
 
+    _tune_gc()
     try:
         asyncio.run(_run())
     except DependencyUnreachable as exc:
         log.error("start-up failed: %s", exc)
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(EXIT_UNREACHABLE)
+
+
+GC_GEN0_THRESHOLD = 20_000
+"""Allocations between young-generation collections (CPython's default: 700). A stage allocates
+thousands of short-lived objects per event; collecting every 700 cost ~5 % of the responder's CPU."""
+
+
+def _tune_gc() -> None:
+    """What is loaded at start (modules, settings, clients) lives as long as the process: frozen, the
+    collector stops scanning it; and young collections run less often."""
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_GEN0_THRESHOLD, older, oldest)
 
 
 async def run_until_stopped(stop: asyncio.Event, *tasks: Awaitable[None]) -> None:

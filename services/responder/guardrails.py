@@ -24,6 +24,7 @@ into `reply.sent.fallback` as `guardrail:<reason>`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -118,6 +119,8 @@ _CODES = (  # BK-4821, RSV7F3K (read lower-cased: "bk-4821" is the same code)
 )
 _COUNT = re.compile(rf"\b(\d+|{'|'.join(_COUNT_WORDS)})\s+(?:de\s+)?{_UNITS}\b")
 _BARE_NUMBER = re.compile(_NUMBER)
+_DIGIT = re.compile(r"\d")
+_WORDED_TIMES = frozenset({"part_words", "las_words"})
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 _HHMM = re.compile(r"^\d{2}:\d{2}$")
@@ -205,7 +208,8 @@ class Mentions:
 def mentions(text: str) -> Mentions:
     """Every fact-like thing `text` states, each read once (a time is not also a number)."""
     found = Mentions()
-    rest = _ENUMERATOR.sub(" ", _KEYCAP.sub(" ", text))
+    digits = _DIGIT.search(text) is not None  # most patterns need a digit: a text without one skips them
+    rest = _ENUMERATOR.sub(" ", _KEYCAP.sub(" ", text)) if digits else text
 
     def take(pattern: re.Pattern[str], source: str) -> tuple[str, list[re.Match[str]]]:
         matches = list(pattern.finditer(source))
@@ -215,13 +219,16 @@ def mentions(text: str) -> Mentions:
 
     rest, urls = take(_URL, rest)
     found.links.update(_normal_link(m.group(0)) for m in urls)
-    rest, emails = take(_EMAIL, rest)
-    found.emails.update(m.group(0).lower().rstrip(".") for m in emails)
+    if "@" in rest:
+        rest, emails = take(_EMAIL, rest)
+        found.emails.update(m.group(0).lower().rstrip(".") for m in emails)
     rest = rest.lower()
-    for pattern in _PRICES:
+    for pattern in _PRICES if digits else ():
         rest, prices = take(pattern, rest)
         found.amounts.update(cents for m in prices if (cents := _cents(m.group(1))) is not None)
     for kind, pattern in _TIMES:
+        if not digits and kind not in _WORDED_TIMES:
+            continue
         rest, times = take(pattern, rest)
         for match in times:
             candidates = _time(kind, match)
@@ -229,7 +236,7 @@ def mentions(text: str) -> Mentions:
                 found.times.append(candidates)
             else:
                 found.invalid.append(match.group(0).strip())
-    for kind, pattern in _DATES:
+    for kind, pattern in _DATES if digits else ():
         rest, dates = take(pattern, rest)
         for match in dates:
             date = _date(kind, match)
@@ -241,13 +248,21 @@ def mentions(text: str) -> Mentions:
             found.years.update(_year(match.group(0)))
     found.weekdays.update(_WEEKDAYS[m.group(1)] for m in _WEEKDAY.finditer(rest))
     found.months.update(_MONTHS[m.group(1)] for m in _MONTH.finditer(rest))
-    for pattern in _CODES:
+    for pattern in _CODES if digits else ():
         rest, codes = take(pattern, rest)
         found.codes.update(m.group(0).upper() for m in codes)
     rest, counts = take(_COUNT, rest)
     found.counts.update(_count(m.group(1)) for m in counts)
-    found.numbers.update(cents for m in _BARE_NUMBER.finditer(rest) if (cents := _cents(m.group(0))) is not None)
+    if digits:
+        found.numbers.update(cents for m in _BARE_NUMBER.finditer(rest) if (cents := _cents(m.group(0))) is not None)
     return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _recurring_mentions(text: str) -> Mentions:
+    """`mentions` of a text that comes back reply after reply (the business's name, a class or package
+    name, a reply kind), read once. Its readers only read it."""
+    return mentions(text)
 
 
 def _year(date_text: str) -> set[int]:
@@ -388,7 +403,7 @@ def facts_of(data: Mapping[str, Any], draft: str, *, kinds: Iterable[str] = (), 
     acc = _Accumulator()
     acc.add_mentions(draft_mentions)
     for text in extra:
-        acc.add_mentions(mentions(text))
+        acc.add_mentions(_recurring_mentions(text))
     required_links: set[str] = set()
     required_codes: set[str] = set()
     for key, value in _walk(data):
@@ -457,11 +472,10 @@ class _Accumulator:
             hour, minute = int(value[:2]), int(value[3:])
             self.add_mentions(Mentions(times=[frozenset({hour * 60 + minute})]))
             return
-        found = mentions(value)
-        found.codes.add(value.strip().upper())
+        self.add_mentions(_recurring_mentions(value))
+        self.mentions.codes.add(value.strip().upper())
         if "@" in value:
-            found.emails.add(value.strip().lower())
-        self.add_mentions(found)
+            self.mentions.emails.add(value.strip().lower())
         self.numbers |= {int(group) * 100 for group in re.findall(r"\d+", value)}
 
     def _add_moment(self, value: str) -> None:
