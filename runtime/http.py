@@ -8,8 +8,9 @@ connector and C parser do the same request for about 0.4 ms. `pooled_client` giv
 `httpx.AsyncClient` (base_url, auth, headers, timeouts, `httpx` exceptions: what the adapters use)
 whose transport is `AiohttpTransport`, keeping as many connections alive as requests may be in flight.
 
-`AiohttpTransport` reads each response whole (the dependencies answer small JSON documents) and
-raises httpx's transport errors, so callers tell a timeout from a refused connection as before.
+`AiohttpTransport` sends the URL exactly as httpx built it (a signed callback URL must not be
+re-encoded), reads each response whole (the dependencies answer small JSON documents) and raises
+httpx's transport errors, so callers tell a timeout from a refused connection as before.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 import aiohttp
 import httpx
+from yarl import URL
 
 KEEPALIVE_S = 4.0
 """An idle connection is closed after this long: below uvicorn's 5 s, so the client, not the server,
@@ -52,8 +54,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         body = await request.aread()
         try:
             async with self._open().request(
-                request.method, str(request.url), headers=request.headers.multi_items(), data=body or None,
-                allow_redirects=False, compress=None,
+                request.method, URL(str(request.url), encoded=True), headers=_as_sent(request.headers),
+                data=body or None, allow_redirects=False, compress=None,
                 timeout=aiohttp.ClientTimeout(total=None, connect=timeouts.get("pool"),
                                               sock_connect=timeouts.get("connect"), sock_read=timeouts.get("read")),
             ) as response:
@@ -69,6 +71,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def _as_sent(headers: httpx.Headers) -> list[tuple[str, str]]:
+    """The request's headers with their names as written (httpx's `multi_items` lower-cases them)."""
+    return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers.raw]
 
 
 def _httpx_error(exc: Exception, request: httpx.Request) -> Exception:

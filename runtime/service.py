@@ -118,7 +118,8 @@ async def serve_stage(
     stage = Stage(processor, consumer=consumer, concurrency=settings.concurrency)
     consumer.subscribe(topics=[topic.name for topic in sources], listener=stage.rebalance_listener())
     http = add_ops_routes(app or FastAPI(docs_url=None, redoc_url=None), service=name,
-                          ready_checks={"kafka": publisher.ready, **(ready_checks or {})}, alive=stage.alive)
+                          ready_checks={"kafka": publisher.ready, "consumer_group": stage.has_joined,
+                                        **(ready_checks or {})}, alive=stage.alive)
     server = http_server(http, host=settings.http_host, port=settings.http_port)
     log.info("%s consuming %s, serving http://%s:%d", name, ", ".join(t.name for t in sources),
              settings.http_host, settings.http_port)

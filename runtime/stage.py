@@ -248,6 +248,12 @@ class Stage(Generic[E]):
         self._lanes: Lanes[tuple[TopicPartition, bytes | None], tuple[TopicPartition, RecordLike]] = Lanes(
             self._process, on_failure=self._failed)
         self._settled = asyncio.Event()
+        self.joined = False
+        """The consumer has joined its group once (possibly with no partition: more processes than partitions)."""
+
+    async def has_joined(self) -> bool:
+        """Readiness: a stage still joining its group (seconds on Tansu) would not consume what comes."""
+        return self.joined
 
     def alive(self, *, stall_after_s: float = 60.0) -> bool:
         """Liveness: the loop polled recently. A loop whose every slot is held by a call that never
@@ -365,7 +371,7 @@ class _DrainOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
         await self._stage.drain(revoked)
 
     async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
-        return None
+        self._stage.joined = True
 
 
 def record_lag(stage: str, tp: TopicPartition, *, highwater: int | None, position: int) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import httpx
 from twilio.request_validator import RequestValidator
 
+from runtime.http import pooled_client
 from twilio_standin.store import API_VERSION, MessageRecord, MessageStore
 
 logger = logging.getLogger(__name__)
@@ -54,9 +55,8 @@ class StatusCallbackSender:
         self._auth_token = auth_token
         self._statuses = tuple(statuses)
         self._delay_s = delay_s
-        # The stand-in calls local services; a proxy from the environment must not intercept them.
-        self._http = httpx.AsyncClient(timeout=5.0, trust_env=False,
-                                       limits=httpx.Limits(max_connections=MAX_CALLBACKS_IN_FLIGHT))
+        # Kept-alive connections over aiohttp (no proxy from the environment: it calls local services).
+        self._http = pooled_client(max_connections=MAX_CALLBACKS_IN_FLIGHT, timeout=5.0)
         self._in_flight = asyncio.Semaphore(MAX_CALLBACKS_IN_FLIGHT)
         self._tasks: set[asyncio.Task[None]] = set()
 

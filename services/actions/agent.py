@@ -91,6 +91,7 @@ class DialogueWorker:
         self.crashed = False
         self.last_progress = time.monotonic()
         self.work_waiting = False
+        self.joined = False  # the consumer joined its group once (see `consuming`)
         self.in_handler: dict[int, float] = {}  # id of each record in the handler → monotonic time it started
         self._pending: dict[str, DialogueState] = {}  # conversation → state its record in flight leads to
         self._positions: dict[Any, int] = {}  # partition → offset after the last record processed
@@ -143,17 +144,24 @@ class DialogueWorker:
                                          publisher=self.publisher, max_attempts=self.settings.max_attempts,
                                          retry_attempts=self.settings.retry_attempts)
         self.ready.set()
-        checks = {"kafka": self.publisher.ready, "business_api": self.deps.business_api.ready}
+        checks = {"kafka": self.publisher.ready, "consumer_group": self.consuming,
+                  "business_api": self.deps.business_api.ready}
         server = http_server(ops_app(service=STAGE, ready_checks=checks, alive=self.alive),
                              host=self.settings.http_host, port=self.settings.http_port)
         log.info("actions serving http://%s:%d", self.settings.http_host, self.settings.http_port)
         await server.serve()
+
+    async def consuming(self) -> bool:
+        """Readiness: the worker joined its group and its Table is recovered (before, nothing it is sent
+        would be processed: on Tansu a join takes seconds)."""
+        return self.joined and not self.app.in_recovery
 
     async def fetch_promptly(self, *_: Any, **__: Any) -> None:
         """Give faust's consumer the fetch wait of `runtime.kafka.fetch_wait_ms` (on Tansu 50 ms instead
         of the 1,500 ms faust hard-codes, which Tansu waits out before it answers: ~400 ms per message
         at p50). faust has no setting for it, so the running aiokafka consumer's fetcher is told,
         once it exists (after the first assignment)."""
+        self.joined = True
         consumer = getattr(getattr(self.app.consumer, "_thread", None), "_consumer", None)
         fetcher = getattr(consumer, "_fetcher", None)
         if fetcher is None or not hasattr(fetcher, "_fetch_max_wait_ms"):

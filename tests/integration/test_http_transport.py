@@ -139,3 +139,18 @@ async def test_a_server_that_hangs_up_is_a_transport_error() -> None:
             with pytest.raises(httpx.TransportError) as raised:
                 await client.post("/", json={})
     assert not isinstance(raised.value, httpx.TimeoutException)
+
+
+async def test_the_url_and_header_names_go_out_exactly_as_written() -> None:
+    heads: list[bytes] = []
+
+    async def record(head: bytes, body: bytes) -> bytes:
+        heads.append(head)
+        return response(200, b"{}")
+
+    async with serving(record) as (_, url):
+        async with pooled_client(max_connections=2, timeout=2.0) as client:
+            await client.get(f"{url}/status?tenant=demo&note=a+b%2Fc%C3%B1", headers={"X-Twilio-Signature": "s"})
+    [head] = heads
+    assert head.split(b"\r\n")[0] == b"GET /status?tenant=demo&note=a+b%2Fc%C3%B1 HTTP/1.1"  # signed as is
+    assert b"\r\nX-Twilio-Signature: s\r\n" in head
