@@ -90,6 +90,8 @@ def _encode(host: str, path: str, body: bytes, headers: dict[str, str]) -> bytes
 
 async def _read_response(reader: asyncio.StreamReader) -> int:
     status_line = await reader.readline()
+    if not status_line:
+        raise ConnectionResetError("the server closed the connection before answering")
     status = int(status_line.split()[1])
     length = 0
     while True:
@@ -142,9 +144,16 @@ async def run_open(url: str, make: RequestFactory, *, rate: float, seconds: floa
     async def one(i: int, scheduled: float) -> None:
         reader, writer = await pool.get()
         path, body, headers = make(i)
+        request = _encode(host, path, body, headers)
         try:
-            writer.write(_encode(host, path, body, headers))
-            status = await _read_response(reader)
+            try:
+                writer.write(request)
+                status = await _read_response(reader)
+            except ConnectionResetError:  # the server closed it while idle (keep-alive timeout): again, anew
+                writer.close()
+                reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+                writer.write(request)
+                status = await _read_response(reader)
         except (ConnectionError, asyncio.IncompleteReadError):  # counted as status 0, on a new connection
             writer.close()
             statuses[0] = statuses.get(0, 0) + 1

@@ -17,7 +17,8 @@ from services.logger.settings import LoggerSettings
 
 async def serve(stop: asyncio.Event, settings: LoggerSettings) -> None:
     store = await EventStore.connect(settings.database_url, schema=settings.db_schema)
-    jsonl = JsonlWriter.open(settings.jsonl_path) if settings.jsonl_path is not None else None
+    jsonl = JsonlWriter.open(settings.jsonl_path, max_bytes=settings.jsonl_max_bytes) \
+        if settings.jsonl_path is not None else None
     deps = LoggerDeps(store=store, jsonl=jsonl, console=settings.console)
     log_batcher = batcher(deps, max_size=settings.batch_size, max_wait_s=settings.batch_wait_ms / 1000)
 

@@ -17,6 +17,8 @@ class LoggerSettings(ServiceSettings):
     database_url: str = Field("postgresql://postgres@127.0.0.1:5432/test", validation_alias=shared("DATABASE_URL"))
     db_schema: str = "orchestrator"
     jsonl_path: Path | None = Field(Path(".run/events.jsonl"), description="Unset to disable the JSONL copy")
+    jsonl_max_bytes: int = Field(100 * 2**20, ge=1024, description="The JSONL file is rotated (and gzipped) "
+                                 "before it grows past this size, and every UTC day")
     console: bool = True
     batch_size: int = Field(500, ge=1, le=10_000, description="Events written to PostgreSQL with one statement "
                             "at most; 1 writes them one by one")

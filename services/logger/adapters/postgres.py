@@ -1,7 +1,9 @@
-"""The event log in PostgreSQL: one row per event, idempotent by event id, plus analytics views."""
+"""The event log in PostgreSQL: one row per event, idempotent by event id; its typed and analysis
+views come with the schema's migrations (`migrations.py`, `services/logger/migrations/`)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -12,34 +14,9 @@ from pydantic import BaseModel
 
 from contracts.events import Event
 from runtime.errors import DependencyUnreachable, PoisonEvent
+from services.logger.adapters.migrations import MigrationError, migrate
 
-SCHEMA_SQL = """
-CREATE SCHEMA IF NOT EXISTS {schema};
-CREATE TABLE IF NOT EXISTS {schema}.events (
-    event_id        uuid PRIMARY KEY,
-    type            text        NOT NULL,
-    schema_version  integer     NOT NULL,
-    occurred_at     timestamptz NOT NULL,
-    conversation_id text        NOT NULL,
-    correlation_id  text        NOT NULL,
-    causation_id    text,
-    payload         jsonb       NOT NULL,
-    topic           text        NOT NULL,
-    kafka_partition integer,
-    kafka_offset    bigint,
-    logged_at       timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX IF NOT EXISTS events_conversation_idx ON {schema}.events (conversation_id, occurred_at);
-CREATE INDEX IF NOT EXISTS events_correlation_idx ON {schema}.events (correlation_id);
-CREATE INDEX IF NOT EXISTS events_type_time_idx ON {schema}.events (type, occurred_at);
-CREATE OR REPLACE VIEW {schema}.intents_per_day AS
-    SELECT date_trunc('day', occurred_at) AS day, payload->>'intent' AS intent, count(*) AS messages,
-           avg((payload->>'confidence')::float) AS avg_confidence
-    FROM {schema}.events WHERE type = 'intent.detected' GROUP BY 1, 2;
-CREATE OR REPLACE VIEW {schema}.outcomes_per_intent AS
-    SELECT payload->>'intent' AS intent, payload->>'outcome' AS outcome, count(*) AS actions
-    FROM {schema}.events WHERE type = 'action.completed' GROUP BY 1, 2;
-"""
+log = logging.getLogger(__name__)
 
 # One statement for a whole batch: the rows travel as one array per column. `n` is each row's place
 # in the batch; the answer lists the places of the rows inserted (for an event id twice in a batch,
@@ -95,14 +72,20 @@ class EventStore:
             pool = await asyncpg.create_pool(dsn, min_size=1, max_size=8, timeout=10)
         except (OSError, asyncpg.PostgresError) as exc:
             raise DependencyUnreachable(service, "PostgreSQL", describe(dsn), str(exc)) from exc
-        return await cls.on_pool(pool, schema=schema)
+        try:
+            return await cls.on_pool(pool, schema=schema)
+        except MigrationError as exc:  # one line at start, like an unreachable database
+            await pool.close()
+            raise DependencyUnreachable(service, "PostgreSQL", describe(dsn), str(exc)) from exc
 
     @classmethod
     async def on_pool(cls, pool: asyncpg.Pool, *, schema: str) -> EventStore:
-        """The store on an open pool, its table and views created if missing."""
+        """The store on an open pool, its schema migrated to this version (`migrations.py`)."""
         store = cls(pool, schema=schema)
         async with pool.acquire() as conn:
-            await conn.execute(SCHEMA_SQL.format(schema=schema))
+            applied = await migrate(conn, schema)
+        if applied:
+            log.info("event log schema %s: applied migrations %s", schema, applied)
         return store
 
     async def append_many(self, events: Sequence[Event]) -> list[bool]:

@@ -23,8 +23,8 @@ class EventLog:
 
     @property
     def inserts(self) -> int:
-        """INSERT statements the store ran so far (one per batch, or per event written alone)."""
-        return sum(1 for sql in self.statements if "INSERT INTO" in sql)
+        """INSERT statements into the event log so far (one per batch, or per event written alone)."""
+        return sum(1 for sql in self.statements if "INSERT INTO orchestrator.events" in sql)
 
     async def rows(self) -> int:
         return int(await self.pool.fetchval("SELECT count(*) FROM orchestrator.events"))
