@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -194,24 +194,39 @@ async def read_to_end(bootstrap_servers: str, topic: str, *,
     """Every record of `topic`, read with a throwaway consumer (no group) up to each partition's fetch
     high watermark as of reading: right on Tansu too, whose ListOffsets end offsets are not
     (DESIGN.md section 9). With `timeout_s`, stops reading then and returns what it has."""
+    records: list[ConsumerRecord[bytes, bytes]] = []
+    async for _, batch in stream_to_end(bootstrap_servers, [topic], timeout_s=timeout_s):
+        records.extend(batch)
+    return records
+
+
+async def stream_to_end(bootstrap_servers: str, topics: Iterable[str], *,
+                        start: Mapping[TopicPartition, int] | None = None, timeout_s: float | None = None,
+                        max_records: int = 5000,
+                        ) -> AsyncIterator[tuple[TopicPartition, list[ConsumerRecord[bytes, bytes]]]]:
+    """The records of `topics`, batch by batch per partition, from `start`'s offsets (else the
+    beginning) up to each partition's fetch high watermark as of reading, with a consumer of no
+    group: the live groups' offsets are never touched. With `timeout_s`, stops reading then."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=None, enable_auto_commit=False,
                                 client_id=f"reader-{uuid.uuid4().hex[:6]}")
     await consumer.start()
     try:
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        tps = [TopicPartition(topic, p) for topic in topics for p in sorted(consumer.partitions_for_topic(topic) or ())]
         consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        records: list[ConsumerRecord[bytes, bytes]] = []
+        for tp in tps:
+            if start is not None and tp in start:
+                consumer.seek(tp, start[tp])
+            else:
+                await consumer.seek_to_beginning(tp)
         pending = set(tps)
         loop = asyncio.get_running_loop()
         deadline = None if timeout_s is None else loop.time() + timeout_s
         while pending and (deadline is None or loop.time() < deadline):
-            for batch in (await consumer.getmany(timeout_ms=300)).values():
-                records.extend(batch)
+            for tp, batch in (await consumer.getmany(timeout_ms=300, max_records=max_records)).items():
+                yield tp, batch
             for tp in list(pending):
                 highwater = consumer.highwater(tp)
                 if highwater is not None and await consumer.position(tp) >= highwater:
                     pending.discard(tp)
-        return records
     finally:
         await consumer.stop()

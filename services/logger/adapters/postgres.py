@@ -4,11 +4,13 @@ views come with the schema's migrations (`migrations.py`, `services/logger/migra
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
+import orjson
 from asyncpg.exceptions._base import DataError as EncoderDataError
 from pydantic import BaseModel
 
@@ -92,22 +94,38 @@ class EventStore:
         """Insert the events with one statement, one transaction; for each, False when it was already
         there (a redelivery, or its id earlier in the same batch). Raises `RowRejected` when
         PostgreSQL refuses a value of the batch: write the events one by one to find which."""
-        columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [])
+        rows = []
         for event in events:
             payload = getattr(event, "payload", None)
-            values = (event.event_id, event.type, event.schema_version, event.occurred_at, event.conversation_id,
-                      event.correlation_id, event.causation_id,
-                      payload.model_dump_json(by_alias=True) if isinstance(payload, BaseModel) else "{}")
-            for column, value in zip(columns, values, strict=True):
+            rows.append((event.event_id, event.type, event.schema_version, event.occurred_at, event.conversation_id,
+                         event.correlation_id, event.causation_id,
+                         payload.model_dump_json(by_alias=True) if isinstance(payload, BaseModel) else "{}"))
+        return await self._append(rows)
+
+    async def append_documents(self, documents: Sequence[Mapping[str, Any]]) -> list[bool]:
+        """`append_many` for events as their published JSON documents (a replay reads them so, without
+        building each event's model): the same rows the live logger writes."""
+        rows = [(d["event_id"], d["type"], int(d.get("schema_version", 1)), datetime.fromisoformat(d["occurred_at"]),
+                 d["conversation_id"], d["correlation_id"], d.get("causation_id"),
+                 orjson.dumps(d.get("payload") or {}).decode()) for d in documents]
+        return await self._append(rows)
+
+    async def _append(self, rows: Sequence[tuple[Any, ...]]) -> list[bool]:
+        columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [])
+        for row in rows:
+            for column, value in zip(columns, row, strict=True):
                 column.append(value)
         try:
-            rows = await self._pool.fetch(self._insert, *columns)
+            inserted_rows = await self._pool.fetch(self._insert, *columns)
         except (asyncpg.DataError, EncoderDataError) as exc:  # the server's refusal, or the client encoder's
             raise RowRejected(f"PostgreSQL refused the batch's values: {exc}") from exc
-        inserted = [False] * len(events)
-        for row in rows:
+        inserted = [False] * len(rows)
+        for row in inserted_rows:
             inserted[row["n"] - 1] = True
         return inserted
+
+    async def count(self) -> int:
+        return int(await self._pool.fetchval(f"SELECT count(*) FROM {self._schema}.events"))
 
     async def ready(self) -> bool:
         return bool(await self._pool.fetchval("SELECT 1") == 1)
