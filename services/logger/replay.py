@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
 import datetime as dt
 import json
 import signal
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -89,6 +91,10 @@ class Filters:
         at = dt.datetime.fromisoformat(document["occurred_at"])
         return (self.since is None or at >= self.since) and (self.until is None or at < self.until)
 
+    @property
+    def filtering(self) -> bool:
+        return bool(self.types or self.conversation is not None or self.since is not None or self.until is not None)
+
     def topics(self) -> list[str]:
         if not self.types:
             return [topic.name for topic in ALL_TOPICS]
@@ -136,7 +142,7 @@ class LogTarget:
         return cls(store, pool)
 
     async def write(self, rows: Sequence[tuple[dict[str, Any], ConsumerRecord[bytes, bytes]]]) -> int:
-        return sum(await self.store.append_documents([document for document, _ in rows]))
+        return await self.store.append_documents([document for document, _ in rows])
 
     async def close(self) -> None:
         await self.pool.close()
@@ -148,14 +154,17 @@ class ParquetTarget:
     def __init__(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
-        self.part = len(list(directory.glob("part-*.parquet")))
+        for leftover in directory.glob(".part-*.parquet.tmp"):  # a part cut by a crash: its batch is redone
+            leftover.unlink()
+        self.part = max((int(p.stem.split("-")[1]) for p in directory.glob("part-*.parquet")), default=0)
 
     async def write(self, rows: Sequence[tuple[dict[str, Any], ConsumerRecord[bytes, bytes]]]) -> int:
         table = pa.Table.from_pylist([export_row(d, r) for d, r in rows], schema=EXPORT_SCHEMA)
         self.part += 1
-        partial = self.directory / f".part-{self.part:05d}.parquet.tmp"
+        part = self.part  # batches are written side by side: each keeps its own number
+        partial = self.directory / f".part-{part:05d}.parquet.tmp"
         await asyncio.to_thread(pq.write_table, table, partial)
-        partial.rename(self.directory / f"part-{self.part:05d}.parquet")
+        partial.rename(self.directory / f"part-{part:05d}.parquet")
         return len(rows)
 
     async def close(self) -> None:
@@ -243,45 +252,90 @@ async def remaining(bootstrap: str, topics: Iterable[str], start: dict[TopicPart
         await consumer.stop()
 
 
+BATCH_SIZE = 2000
+WRITERS = 2
+
+
 async def replay(bootstrap: str, target: Target, filters: Filters, checkpoint: Checkpoint, *,
-                 stop: asyncio.Event | None = None, progress: bool = True,
-                 on_batch: Callable[[Summary], None] | None = None) -> Summary:
-    """Read, filter, write, checkpoint, batch by batch, until the topics' end or `stop`."""
+                 stop: asyncio.Event | None = None, progress: bool = True, batch_size: int = BATCH_SIZE,
+                 writers: int = WRITERS, on_batch: Callable[[Summary], None] | None = None) -> Summary:
+    """Read, filter and write until the topics' end or `stop`: batches of `batch_size` matching
+    events, `writers` of them written side by side while reading goes on. The checkpoint takes a
+    batch's positions once it and every batch before it are written."""
     summary = Summary()
     started = time.monotonic()
     topics = filters.topics()
     start = checkpoint.start()
     total = await remaining(bootstrap, topics, start) if progress else None
     bar = tqdm(total=total, unit="ev", unit_scale=True, disable=not progress, file=sys.stderr, smoothing=0.1)
+    positions: dict[TopicPartition, int] = {}
+    rows: list[tuple[dict[str, Any], ConsumerRecord[bytes, bytes]]] = []
+    read = 0  # records read since the last batch was handed to a writer
+    in_flight: deque[tuple[asyncio.Task[int], dict[TopicPartition, int], int]] = deque()
+
+    async def settle_oldest() -> None:
+        task, done_positions, records = in_flight.popleft()
+        summary.written += await task
+        for tp, offset in done_positions.items():
+            checkpoint.advance(tp, offset)
+        checkpoint.save()
+        bar.update(records)
+        if on_batch is not None:
+            on_batch(summary)
+
+    async def hand_over() -> None:
+        nonlocal rows, read
+        summary.matched += len(rows)
+        if len(in_flight) >= writers:
+            await settle_oldest()
+        # a batch of records none of which matched still moves the checkpoint on
+        writing = target.write(rows) if rows else _nothing()
+        in_flight.append((asyncio.create_task(writing), dict(positions), read))
+        rows, read = [], 0
+
     try:
         async for tp, records in stream_to_end(bootstrap, topics, start=start):
-            rows = []
-            for record in records:
+            keep = filters.keep if filters.filtering else None
+            handed = 0  # records of this chunk already counted into a batch handed over
+            for index, record in enumerate(records):
                 try:
                     document = orjson.loads(record.value or b"")
-                    event_like = isinstance(document, dict) and "event_id" in document and "occurred_at" in document
                 except orjson.JSONDecodeError:
-                    event_like = False
-                if not event_like:
+                    document = None
+                if not isinstance(document, dict) or "event_id" not in document or "occurred_at" not in document:
                     summary.skipped += 1
-                elif filters.keep(document):
+                elif keep is None or keep(document):
                     rows.append((document, record))
-            summary.read += len(records)
-            summary.matched += len(rows)
-            if rows:
-                summary.written += await target.write(rows)
-            checkpoint.advance(tp, records[-1].offset + 1)
-            checkpoint.save()
-            bar.update(len(records))
-            if on_batch is not None:
-                on_batch(summary)
+                    if len(rows) >= batch_size:
+                        positions[tp] = record.offset + 1
+                        read += index + 1 - handed
+                        handed = index + 1
+                        await hand_over()
+                        if stop is not None and stop.is_set():
+                            break
+            else:
+                positions[tp] = records[-1].offset + 1
+                read += len(records) - handed
+                handed = len(records)
+            summary.read += handed
             if stop is not None and stop.is_set():
                 summary.interrupted = True
                 break
+        if read:
+            await hand_over()  # the rest, and the positions of what was read but did not match
+        while in_flight:
+            await settle_oldest()
     finally:
+        for task, _, _ in in_flight:  # an error or an interruption: what is in flight finishes or fails
+            with contextlib.suppress(Exception):
+                await task
         bar.close()
         summary.seconds = time.monotonic() - started
     return summary
+
+
+async def _nothing() -> int:
+    return 0
 
 
 def parse_time(text: str) -> dt.datetime:

@@ -4,7 +4,7 @@ views come with the schema's migrations (`migrations.py`, `services/logger/migra
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,6 +42,19 @@ SELECT min(batch.n) AS n FROM inserted JOIN batch ON batch.event_id::uuid = inse
 GROUP BY inserted.event_id
 """
 
+# The same rows, when only how many were new matters (a replay): no per-row answer to build.
+INSERT_COUNTED_SQL = """
+INSERT INTO {schema}.events (event_id, type, schema_version, occurred_at, conversation_id, correlation_id,
+                             causation_id, payload, topic)
+SELECT event_id::uuid, type, schema_version, occurred_at, conversation_id, correlation_id, causation_id,
+       payload::jsonb, type
+FROM unnest($1::text[], $2::text[], $3::integer[], $4::timestamptz[], $5::text[], $6::text[], $7::text[],
+            $8::text[]) WITH ORDINALITY
+    AS b(event_id, type, schema_version, occurred_at, conversation_id, correlation_id, causation_id, payload, n)
+ORDER BY n
+ON CONFLICT (event_id) DO NOTHING
+"""
+
 
 class EventStoreError(Exception):
     """Root of the event log's errors."""
@@ -63,6 +76,7 @@ class EventStore:
             raise ValueError(f"invalid schema name {schema!r}")
         self._pool = pool
         self._insert = INSERT_SQL.format(schema=schema)
+        self._insert_counted = INSERT_COUNTED_SQL.format(schema=schema)
         self._schema = schema
 
     @classmethod
@@ -102,27 +116,36 @@ class EventStore:
                          payload.model_dump_json(by_alias=True) if isinstance(payload, BaseModel) else "{}"))
         return await self._append(rows)
 
-    async def append_documents(self, documents: Sequence[Mapping[str, Any]]) -> list[bool]:
-        """`append_many` for events as their published JSON documents (a replay reads them so, without
-        building each event's model): the same rows the live logger writes."""
-        rows = [(d["event_id"], d["type"], int(d.get("schema_version", 1)), datetime.fromisoformat(d["occurred_at"]),
-                 d["conversation_id"], d["correlation_id"], d.get("causation_id"),
-                 orjson.dumps(d.get("payload") or {}).decode()) for d in documents]
-        return await self._append(rows)
+    async def append_documents(self, documents: Sequence[Mapping[str, Any]]) -> int:
+        """Insert events given as their published JSON documents (a replay reads them so, without
+        building each event's model): the same rows the live logger writes. How many were new."""
+        columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [])
+        for d in documents:
+            row = (d["event_id"], d["type"], int(d.get("schema_version", 1)), datetime.fromisoformat(d["occurred_at"]),
+                   d["conversation_id"], d["correlation_id"], d.get("causation_id"),
+                   orjson.dumps(d.get("payload") or {}).decode())
+            for column, value in zip(columns, row, strict=True):
+                column.append(value)
+        status = await self._run(self._pool.execute, self._insert_counted, columns)
+        return int(status.rsplit(" ", 1)[-1])  # "INSERT 0 <rows>"
 
     async def _append(self, rows: Sequence[tuple[Any, ...]]) -> list[bool]:
         columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [])
         for row in rows:
             for column, value in zip(columns, row, strict=True):
                 column.append(value)
-        try:
-            inserted_rows = await self._pool.fetch(self._insert, *columns)
-        except (asyncpg.DataError, EncoderDataError) as exc:  # the server's refusal, or the client encoder's
-            raise RowRejected(f"PostgreSQL refused the batch's values: {exc}") from exc
+        inserted_rows = await self._run(self._pool.fetch, self._insert, columns)
         inserted = [False] * len(rows)
         for row in inserted_rows:
             inserted[row["n"] - 1] = True
         return inserted
+
+    @staticmethod
+    async def _run(call: Callable[..., Awaitable[Any]], sql: str, columns: tuple[list[Any], ...]) -> Any:
+        try:
+            return await call(sql, *columns)
+        except (asyncpg.DataError, EncoderDataError) as exc:  # the server's refusal, or the client encoder's
+            raise RowRejected(f"PostgreSQL refused the batch's values: {exc}") from exc
 
     async def count(self) -> int:
         return int(await self._pool.fetchval(f"SELECT count(*) FROM {self._schema}.events"))

@@ -137,10 +137,10 @@ async def test_an_interrupted_replay_resumes_without_a_gap_or_a_repeat(own_broke
 
     first = await replay(own_broker, ParquetTarget(tmp_path / "out"), Filters(),
                          Checkpoint.load(tmp_path / "cp.json", run, resume=False), stop=stop, progress=False,
-                         on_batch=stop_after_the_first_batch)
+                         batch_size=5, on_batch=stop_after_the_first_batch)
     assert first.interrupted and 0 < first.read < len(events)
     second = await replay(own_broker, ParquetTarget(tmp_path / "out"), Filters(),
-                          Checkpoint.load(tmp_path / "cp.json", run, resume=True), progress=False)
+                          Checkpoint.load(tmp_path / "cp.json", run, resume=True), progress=False, batch_size=5)
 
     assert not second.interrupted and first.read + second.read == len(events)
     ids = [row["event_id"] for row in pq.read_table(tmp_path / "out").to_pylist()]
