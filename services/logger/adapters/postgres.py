@@ -42,6 +42,14 @@ SELECT min(batch.n) AS n FROM inserted JOIN batch ON batch.event_id::uuid = inse
 GROUP BY inserted.event_id
 """
 
+DEAD_LETTER_SQL = """
+INSERT INTO {schema}.dead_letters (topic, kafka_partition, kafka_offset, stage, reason, error, attempts, source_topic,
+                                   source_partition, source_offset, event_id, event_type, conversation_id,
+                                   dead_lettered_at, value)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING
+"""
+
 # The same rows, when only how many were new matters (a replay): no per-row answer to build.
 INSERT_COUNTED_SQL = """
 INSERT INTO {schema}.events (event_id, type, schema_version, occurred_at, conversation_id, correlation_id,
@@ -146,6 +154,11 @@ class EventStore:
             return await call(sql, *columns)
         except (asyncpg.DataError, EncoderDataError) as exc:  # the server's refusal, or the client encoder's
             raise RowRejected(f"PostgreSQL refused the batch's values: {exc}") from exc
+
+    async def append_dead_letters(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Rows of `dead_letters` (`services/logger/dead_letters.py` builds them), idempotent by the
+        record's topic, partition and offset."""
+        await self._pool.executemany(DEAD_LETTER_SQL.format(schema=self._schema), rows)
 
     async def count(self) -> int:
         return int(await self._pool.fetchval(f"SELECT count(*) FROM {self._schema}.events"))
