@@ -116,6 +116,24 @@ async def ingest_rate(dsn: str, events: list[Event]) -> float:
         await pool.close()
 
 
+VIEWS = ("conversation_stats", "intent_stats", "error_stats", "messages_per_user")
+
+
+async def view_times(dsn: str) -> dict[str, float]:
+    """Milliseconds to read each analysis view whole over the ingested log (after ANALYZE)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("ANALYZE ingest.events")
+        times = {}
+        for view in VIEWS:
+            started = time.perf_counter()
+            await conn.fetch(f"SELECT * FROM ingest.{view}")
+            times[view] = (time.perf_counter() - started) * 1000
+        return times
+    finally:
+        await conn.close()
+
+
 async def replay_rate(dsn: str, events: list[Event], published: tuple[list[MessageReceived], list[IntentDetected],
                       list[ReplySent]], log_dir: Path) -> tuple[float, int]:
     procs = infra.Processes()
@@ -147,6 +165,7 @@ async def main_async(args: argparse.Namespace) -> int:
         bare = await copy_rate(dsn, events, indexed=False)
         copy = await copy_rate(dsn, events, indexed=True)
         ingest = await ingest_rate(dsn, events)
+        views = await view_times(dsn)
         replayed, written = await replay_rate(dsn, events, published, log_dir)
     finally:
         await drop_database(dsn)
@@ -157,7 +176,10 @@ async def main_async(args: argparse.Namespace) -> int:
     for name, rate in (("COPY, no index", bare), ("COPY, the log's indexes (baseline)", copy),
                        ("logger ingest (batches of 500)", ingest), ("orchestrator replay log", replayed)):
         print(f"{name:36}{rate:>10,.0f}  {rate / copy:>7.2f}x")
-    figures = {"events": len(events), "copy_bare": bare, "copy": copy, "ingest": ingest, "replay": replayed}
+    print(f"reading each view whole over the {len(events):,} events: "
+          + ", ".join(f"{view} {ms:,.0f} ms" for view, ms in views.items()))
+    figures = {"events": len(events), "copy_bare": bare, "copy": copy, "ingest": ingest, "replay": replayed,
+               "view_ms": views}
     if args.json:
         await asyncio.to_thread(Path(args.json).write_text, json.dumps(figures, indent=2))
     return 0
