@@ -209,7 +209,7 @@ async def stream_to_end(bootstrap_servers: str, topics: Iterable[str], *,
     group: the live groups' offsets are never touched. With `timeout_s`, stops reading then."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=None, enable_auto_commit=False,
                                 client_id=f"reader-{uuid.uuid4().hex[:6]}")
-    await consumer.start()
+    await _start_with_retry(consumer, service="reader", address=bootstrap_servers)
     try:
         tps = [TopicPartition(topic, p) for topic in topics for p in sorted(consumer.partitions_for_topic(topic) or ())]
         consumer.assign(tps)

@@ -49,6 +49,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from tqdm import tqdm
 
 from contracts import ALL_TOPICS, topic_for
+from runtime.errors import DependencyUnreachable
 from runtime.kafka import stream_to_end
 from runtime.settings import load_settings
 from services.logger.adapters.postgres import EventStore, describe
@@ -133,8 +134,8 @@ class LogTarget:
 
     @classmethod
     async def open(cls, dsn: str, schema: str, *, resume: bool) -> LogTarget:
-        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
-        store = await EventStore.on_pool(pool, schema=schema)
+        store = await EventStore.connect(dsn, schema=schema, service="replay")
+        pool = store.pool
         if not resume and await store.count():
             await pool.close()
             raise ReplayError(f"schema {schema} at {describe(dsn)} already holds events: replay into an empty "
@@ -240,13 +241,13 @@ class Checkpoint:
 async def remaining(bootstrap: str, topics: Iterable[str], start: dict[TopicPartition, int]) -> int | None:
     """Records left to read, for the ETA (an estimate: end offsets, which the broker may round)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-    await consumer.start()
     try:
+        await consumer.start()
         tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
         ends = await consumer.end_offsets(tps)
         beginnings = await consumer.beginning_offsets(tps)
         return int(sum(max(0, ends[tp] - start.get(tp, beginnings[tp])) for tp in tps))
-    except Exception:  # the estimate is a convenience
+    except Exception:  # the estimate is a convenience: the reading says what is wrong
         return None
     finally:
         await consumer.stop()
@@ -418,7 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.out = args.out.resolve()
     try:
         return asyncio.run(main_async(args))
-    except ReplayError as exc:
+    except (ReplayError, DependencyUnreachable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

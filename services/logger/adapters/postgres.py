@@ -163,6 +163,10 @@ class EventStore:
     async def count(self) -> int:
         return int(await self._pool.fetchval(f"SELECT count(*) FROM {self._schema}.events"))
 
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self._pool
+
     async def ready(self) -> bool:
         return bool(await self._pool.fetchval("SELECT 1") == 1)
 
