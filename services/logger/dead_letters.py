@@ -31,8 +31,8 @@ TOPICS = tuple(dead_letter_topic(stage) for stage in STAGES)
 def row(record: ConsumerRecord[bytes, bytes]) -> tuple[Any, ...]:
     """The row of one dead-letter record: its place, the error from its headers, and what can be read of
     the event (ids, type, conversation) when its value is JSON."""
-    headers: Mapping[str, str] = {key: (value or b"").decode("utf-8", "replace") for key, value in record.headers}
-    text = (record.value or b"").decode("utf-8", "replace").replace("\x00", "")
+    headers: Mapping[str, str] = {key: _clean(value) for key, value in record.headers}
+    text = _clean(record.value)
     try:
         document = orjson.loads(record.value or b"")
     except orjson.JSONDecodeError:
@@ -54,7 +54,13 @@ def row(record: ConsumerRecord[bytes, bytes]) -> tuple[Any, ...]:
 
 
 def _text(value: object) -> str | None:
-    return value if isinstance(value, str) else None
+    return value.replace("\x00", "") if isinstance(value, str) else None
+
+
+def _clean(raw: bytes | None) -> str:
+    """Text PostgreSQL accepts from any bytes: invalid UTF-8 replaced, NUL characters dropped (a row
+    refused would hold the whole batch back)."""
+    return (raw or b"").decode("utf-8", "replace").replace("\x00", "")
 
 
 async def store_dead_letters(consumer: AIOKafkaConsumer, store: EventStore, *, stop: asyncio.Event) -> None:

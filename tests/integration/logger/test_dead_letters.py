@@ -25,8 +25,8 @@ async def dead_letter(bootstrap: str) -> tuple[str, str]:
             ("dlq.error", b"BusinessApiError: timed out"), ("dlq.reason", b"exhausted"), ("dlq.stage", b"actions"),
             ("dlq.topic", b"intent.detected"), ("dlq.partition", b"3"), ("dlq.offset", b"41"),
             ("dlq.attempts", b"8")])
-        await producer.send_and_wait("dlq.nlu", b"\xff not json", key=b"k", headers=[
-            ("dlq.error", b"ValidationError: ..."), ("dlq.reason", b"undecodable"), ("dlq.stage", b"nlu"),
+        await producer.send_and_wait("dlq.nlu", b"\xff not json\x00", key=b"k", headers=[  # no UTF-8, a NUL
+            ("dlq.error", b"ValidationError: \x00..."), ("dlq.reason", b"undecodable"), ("dlq.stage", b"nlu"),
             ("dlq.topic", b"message.received"), ("dlq.partition", b"0"), ("dlq.offset", b"7"),
             ("dlq.attempts", b"0")])
     finally:
@@ -73,6 +73,7 @@ async def test_dead_letters_are_stored_once_and_counted_in_error_stats(own_broke
         assert (failed["event_id"], failed["conversation_id"]) == (event_id, conversation)
         assert (rows["nlu"]["reason"], rows["nlu"]["event_id"], rows["nlu"]["value"]) == ("undecodable", None,
                                                                                           "\ufffd not json")
+        assert rows["nlu"]["error"] == "ValidationError: ..."  # PostgreSQL refuses NUL in text: dropped
         stats = {(r["stage"], r["error_kind"]): r["errors"]
                  for r in await pool.fetch("SELECT * FROM orchestrator.error_stats")}
         assert stats == {("actions", "dead_letter:exhausted"): 1, ("nlu", "dead_letter:undecodable"): 1}
