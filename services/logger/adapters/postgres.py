@@ -20,11 +20,56 @@ from services.logger.adapters.migrations import MigrationError, migrate
 
 log = logging.getLogger(__name__)
 
-# One statement for a whole batch: the rows travel as one array per column. `n` is each row's place
-# in the batch; the answer lists the places of the rows inserted (for an event id twice in a batch,
-# the first). Ids and payloads are sent as text and cast here, so a value PostgreSQL rejects fails
-# on the server with a DataError rather than in the client's encoder.
-INSERT_SQL = """
+# The new rows of a batch folded into `conversation_days` (migration 0005), in the statement that
+# inserts them: an event inserted once is counted once, whatever is redelivered or replayed.
+_FOLD_SQL = """
+, folded AS (
+    SELECT conversation_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+           count(*) FILTER (WHERE type = 'message.received') AS messages_in,
+           count(*) FILTER (WHERE type = 'reply.sent') AS messages_out,
+           min(occurred_at) FILTER (WHERE type IN ('message.received', 'reply.sent')) AS first_message_at,
+           max(occurred_at) FILTER (WHERE type IN ('message.received', 'reply.sent')) AS last_message_at,
+           coalesce(array_agg(DISTINCT payload->>'intent' ORDER BY payload->>'intent')
+                    FILTER (WHERE type = 'intent.detected' AND payload->>'intent' IS NOT NULL), '{{}}') AS intents,
+           bool_or(type = 'conversation.handed_off') AS handed_off,
+           bool_or((type = 'payment.updated' AND payload->>'status' = 'paid')
+                   OR (type = 'action.completed' AND payload->'reply'->>'kind' = 'payment_confirmed')) AS purchased,
+           bool_or(type = 'action.completed' AND payload->'reply'->>'kind' = 'booked') AS booked,
+           bool_or(type = 'action.completed' AND payload->'reply'->>'kind' = 'cancelled') AS cancelled,
+           bool_or(type = 'conversation.opted_out') AS opted_out,
+           bool_or(type = 'action.completed' AND payload->'reply'->>'kind' IN ('abandoned', 'flow_expired'))
+               AS flow_dropped,
+           max(occurred_at) FILTER (WHERE type = 'action.completed') AS last_action_at,
+           (array_agg(payload->>'outcome' ORDER BY occurred_at DESC)
+                FILTER (WHERE type = 'action.completed'))[1] AS last_action_outcome,
+           count(*) FILTER (WHERE type = 'reply.sent' AND payload->>'generator' = 'llm') AS replies_llm,
+           count(*) FILTER (WHERE type = 'reply.sent' AND coalesce(payload->>'generator', 'template') = 'template')
+               AS replies_template
+    FROM inserted GROUP BY 1, 2
+), days AS (
+    INSERT INTO {schema}.conversation_days AS d SELECT * FROM folded
+    ON CONFLICT (conversation_id, day) DO UPDATE SET
+        messages_in = d.messages_in + excluded.messages_in,
+        messages_out = d.messages_out + excluded.messages_out,
+        first_message_at = least(d.first_message_at, excluded.first_message_at),
+        last_message_at = greatest(d.last_message_at, excluded.last_message_at),
+        intents = ARRAY(SELECT DISTINCT i FROM unnest(d.intents || excluded.intents) AS i ORDER BY i),
+        handed_off = d.handed_off OR excluded.handed_off,
+        purchased = d.purchased OR excluded.purchased,
+        booked = d.booked OR excluded.booked,
+        cancelled = d.cancelled OR excluded.cancelled,
+        opted_out = d.opted_out OR excluded.opted_out,
+        flow_dropped = d.flow_dropped OR excluded.flow_dropped,
+        last_action_outcome = CASE WHEN excluded.last_action_at >= d.last_action_at OR d.last_action_at IS NULL
+                                   THEN coalesce(excluded.last_action_outcome, d.last_action_outcome)
+                                   ELSE d.last_action_outcome END,
+        last_action_at = greatest(d.last_action_at, excluded.last_action_at),
+        replies_llm = d.replies_llm + excluded.replies_llm,
+        replies_template = d.replies_template + excluded.replies_template
+)
+"""
+
+_INSERTED_SQL = """
 WITH batch AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::timestamptz[], $5::text[], $6::text[],
                          $7::text[], $8::text[]) WITH ORDINALITY
@@ -36,8 +81,14 @@ WITH batch AS (
            payload::jsonb, type
     FROM batch ORDER BY n
     ON CONFLICT (event_id) DO NOTHING
-    RETURNING event_id
-)
+    RETURNING event_id, type, occurred_at, conversation_id, payload
+)"""
+
+# One statement for a whole batch: the rows travel as one array per column. `n` is each row's place
+# in the batch; the answer lists the places of the rows inserted (for an event id twice in a batch,
+# the first). Ids and payloads are sent as text and cast here, so a value PostgreSQL rejects fails
+# on the server with a DataError rather than in the client's encoder.
+INSERT_SQL = _INSERTED_SQL + _FOLD_SQL + """
 SELECT min(batch.n) AS n FROM inserted JOIN batch ON batch.event_id::uuid = inserted.event_id
 GROUP BY inserted.event_id
 """
@@ -51,16 +102,8 @@ ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING
 """
 
 # The same rows, when only how many were new matters (a replay): no per-row answer to build.
-INSERT_COUNTED_SQL = """
-INSERT INTO {schema}.events (event_id, type, schema_version, occurred_at, conversation_id, correlation_id,
-                             causation_id, payload, topic)
-SELECT event_id::uuid, type, schema_version, occurred_at, conversation_id, correlation_id, causation_id,
-       payload::jsonb, type
-FROM unnest($1::text[], $2::text[], $3::integer[], $4::timestamptz[], $5::text[], $6::text[], $7::text[],
-            $8::text[]) WITH ORDINALITY
-    AS b(event_id, type, schema_version, occurred_at, conversation_id, correlation_id, causation_id, payload, n)
-ORDER BY n
-ON CONFLICT (event_id) DO NOTHING
+INSERT_COUNTED_SQL = _INSERTED_SQL + _FOLD_SQL + """
+SELECT count(*) FROM inserted
 """
 
 
@@ -134,8 +177,7 @@ class EventStore:
                    orjson.dumps(d.get("payload") or {}).decode())
             for column, value in zip(columns, row, strict=True):
                 column.append(value)
-        status = await self._run(self._pool.execute, self._insert_counted, columns)
-        return int(status.rsplit(" ", 1)[-1])  # "INSERT 0 <rows>"
+        return int(await self._run(self._pool.fetchval, self._insert_counted, columns))
 
     async def _append(self, rows: Sequence[tuple[Any, ...]]) -> list[bool]:
         columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [])

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
+from contracts import ActionOutcome
+from contracts.replies import AskDate, Packages
 from services.logger.adapters.migrations import migrate, migrations
 from services.logger.adapters.postgres import EventStore
 from tests.integration.logger.scripted import DAY, T0, Conversation, script
@@ -124,5 +126,49 @@ async def test_a_log_made_before_migrations_is_migrated_in_place(fresh_database:
                            "'whatsapp:+1', 'x', '{}', 'message.received')")
         await migrate(conn, "legacy")
         assert await conn.fetchval("SELECT count(*) FROM legacy.messages_in") == 1
+    finally:
+        await conn.close()
+
+
+STATS = ("SELECT conversation_id, day, messages_in, messages_out, first_message_at, last_message_at, duration_s, "
+         "intents, outcome, replies_llm, replies_template FROM {schema}.conversation_stats ORDER BY 1, 2")
+
+
+async def test_conversation_stats_are_the_same_whatever_the_batches_their_order_and_redeliveries(
+        logged: tuple[asyncpg.Pool, dict[str, Conversation]]) -> None:
+    pool, conversations = logged
+    # F starts a booking, then asks the schedule instead: its day ends answered, not abandoned
+    f = (Conversation("whatsapp:+52155000006").says(500, "quiero agendar", "agendar_cita", 0.9)
+         .acts(502, "agendar_cita", ActionOutcome.NEEDS_INPUT, AskDate()).replies(503, "ask_date")
+         .says(560, "mejor dime los horarios", "consultar_horarios", 0.9)
+         .acts(562, "consultar_horarios", ActionOutcome.ANSWERED, Packages()).replies(563, "schedule"))
+    assert all(await EventStore(pool, schema="orchestrator").append_many(f.events))
+    events = [event for conversation in [*conversations.values(), f] for event in conversation.events]
+    store = await EventStore.on_pool(pool, schema="batched")
+    shuffled = events[::-1]  # newest first: the last action of a day arrives before the earlier ones
+    for start in range(0, len(shuffled), 3):  # F's two actions land in different batches, the later first
+        await store.append_many(shuffled[start:start + 3])
+    assert not any(await store.append_many(events[:20]))  # a redelivery inserts and counts nothing
+
+    one_batch = [tuple(r) for r in await pool.fetch(STATS.format(schema="orchestrator"))]
+    assert [tuple(r) for r in await pool.fetch(STATS.format(schema="batched"))] == one_batch
+    assert len(one_batch) == 6
+    assert ("whatsapp:+52155000006", "answered") in {(r[0], r[8]) for r in one_batch}
+
+
+async def test_a_log_older_than_conversation_days_is_counted_when_migrated(fresh_database: str) -> None:
+    events = [event for conversation in script().values() for event in conversation.events]
+    conn = await asyncpg.connect(fresh_database)
+    try:
+        await migrate(conn, "older", migrations()[:4])  # the log before migration 0005
+        await conn.executemany(
+            "INSERT INTO older.events (event_id, type, schema_version, occurred_at, conversation_id, correlation_id,"
+            " causation_id, payload, topic) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8::jsonb, $2)",
+            [(e.event_id, e.type, e.schema_version, e.occurred_at, e.conversation_id, e.correlation_id,
+              e.causation_id, e.payload.model_dump_json(by_alias=True)) for e in events])  # type: ignore[attr-defined]
+        assert await migrate(conn, "older") == [5]
+        outcomes = dict(await conn.fetch("SELECT conversation_id, outcome FROM older.conversation_stats"))
+        assert sorted(outcomes.values()) == ["abandoned", "answered", "booked", "handed_off", "purchased"]
+        assert await conn.fetchval("SELECT sum(messages_in) FROM older.conversation_stats") == 9
     finally:
         await conn.close()
