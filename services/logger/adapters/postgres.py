@@ -128,6 +128,7 @@ class EventStore:
         self._pool = pool
         self._insert = INSERT_SQL.format(schema=schema)
         self._insert_counted = INSERT_COUNTED_SQL.format(schema=schema)
+        self._insert_dead_letters = DEAD_LETTER_SQL.format(schema=schema)
         self._schema = schema
 
     @classmethod
@@ -170,28 +171,25 @@ class EventStore:
     async def append_documents(self, documents: Sequence[Mapping[str, Any]]) -> int:
         """Insert events given as their published JSON documents (a replay reads them so, without
         building each event's model): the same rows the live logger writes. How many were new."""
-        columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [])
-        for d in documents:
-            row = (d["event_id"], d["type"], int(d.get("schema_version", 1)), datetime.fromisoformat(d["occurred_at"]),
-                   d["conversation_id"], d["correlation_id"], d.get("causation_id"),
-                   orjson.dumps(d.get("payload") or {}).decode())
-            for column, value in zip(columns, row, strict=True):
-                column.append(value)
-        return int(await self._run(self._pool.fetchval, self._insert_counted, columns))
+        rows = [(d["event_id"], d["type"], int(d.get("schema_version", 1)), datetime.fromisoformat(d["occurred_at"]),
+                 d["conversation_id"], d["correlation_id"], d.get("causation_id"),
+                 orjson.dumps(d.get("payload") or {}).decode()) for d in documents]
+        return int(await self._run(self._pool.fetchval, self._insert_counted, rows))
 
     async def _append(self, rows: Sequence[tuple[Any, ...]]) -> list[bool]:
-        columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [])
-        for row in rows:
-            for column, value in zip(columns, row, strict=True):
-                column.append(value)
-        inserted_rows = await self._run(self._pool.fetch, self._insert, columns)
+        inserted_rows = await self._run(self._pool.fetch, self._insert, rows)
         inserted = [False] * len(rows)
         for row in inserted_rows:
             inserted[row["n"] - 1] = True
         return inserted
 
     @staticmethod
-    async def _run(call: Callable[..., Awaitable[Any]], sql: str, columns: tuple[list[Any], ...]) -> Any:
+    async def _run(call: Callable[..., Awaitable[Any]], sql: str, rows: Sequence[tuple[Any, ...]]) -> Any:
+        """`sql` with the rows sent as one array per column (the eight of the insert statements)."""
+        columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [])
+        for row in rows:
+            for column, value in zip(columns, row, strict=True):
+                column.append(value)
         try:
             return await call(sql, *columns)
         except (asyncpg.DataError, EncoderDataError) as exc:  # the server's refusal, or the client encoder's
@@ -200,7 +198,7 @@ class EventStore:
     async def append_dead_letters(self, rows: Sequence[tuple[Any, ...]]) -> None:
         """Rows of `dead_letters` (`services/logger/dead_letters.py` builds them), idempotent by the
         record's topic, partition and offset."""
-        await self._pool.executemany(DEAD_LETTER_SQL.format(schema=self._schema), rows)
+        await self._pool.executemany(self._insert_dead_letters, rows)
 
     async def count(self) -> int:
         return int(await self._pool.fetchval(f"SELECT count(*) FROM {self._schema}.events"))
